@@ -1,0 +1,79 @@
+"""Job verbs: ``worker``, ``jobs``, ``cancel``, ``resume``."""
+
+from __future__ import annotations
+
+import argparse
+
+from cli import add_db_argument
+from db import connect
+from db import jobs as job_rows
+from pipeline import runner
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("worker", help="run queued jobs (and resume abandoned ones) until stopped")
+    add_db_argument(p)
+    p.add_argument("--once", action="store_true", help="exit when the queue is empty")
+    p.add_argument("--poll", type=float, default=1.0, help="seconds between queue checks (default 1)")
+    p.set_defaults(handler=cmd_worker)
+
+    p = subparsers.add_parser("jobs", help="list jobs, newest first")
+    add_db_argument(p)
+    p.add_argument("--limit", type=int, default=20)
+    p.set_defaults(handler=cmd_jobs)
+
+    p = subparsers.add_parser("cancel", help="ask a job to stop after its current batch")
+    add_db_argument(p)
+    p.add_argument("job", type=int)
+    p.set_defaults(handler=cmd_cancel)
+
+    p = subparsers.add_parser(
+        "resume", help="continue a killed, failed or cancelled job from its last committed batch"
+    )
+    add_db_argument(p)
+    p.add_argument("job", type=int)
+    p.set_defaults(handler=cmd_resume)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    engine = connect(args.db)
+    ran = runner.run_worker(engine, poll_s=args.poll, once=args.once)
+    print(f"worker ran {ran} job(s)")
+    return 0
+
+
+def format_job(row: dict) -> str:
+    progress = (
+        f"{row['progress_done']}/{row['progress_total']}"
+        if row["progress_total"]
+        else str(row["progress_done"])
+    )
+    error = f"  error: {row['error'].splitlines()[0]}" if row["error"] else ""
+    return f"{row['id']:>5}  {row['kind']:<9} {row['status']:<16} {progress:<14} {row['created_at']:%Y-%m-%d %H:%M}{error}"
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    engine = connect(args.db)
+    for row in job_rows.recent(engine, args.limit):
+        print(format_job(row))
+    return 0
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    status = job_rows.request_cancel(connect(args.db), args.job)
+    print(f"job {args.job}: {status}")
+    return 0
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    engine = connect(args.db)
+    row = job_rows.get(engine, args.job)
+    if row is None:
+        raise runner.UserError(f"No job with id {args.job}.")
+    if row["status"] == "done":
+        print(f"job {args.job} is already done")
+        return 0
+    job_rows.requeue(engine, args.job)
+    status = runner.run_job(engine, args.job)
+    print(f"job {args.job}: {status}")
+    return 0 if status == "done" else 1

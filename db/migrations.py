@@ -1,0 +1,50 @@
+"""Named, ordered schema migrations, recorded in the ``schema_migrations`` table (sqlite-utils style).
+
+Append new migrations to ``MIGRATIONS``; never edit or reorder an applied one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Column, Connection, DateTime, Engine, MetaData, String, Table, func, insert, select
+
+from db import schema
+
+_meta = MetaData()
+schema_migrations = Table(
+    "schema_migrations",
+    _meta,
+    Column("name", String(128), primary_key=True),
+    Column("applied_at", DateTime, nullable=False, server_default=func.now()),
+)
+
+
+def _initial_schema(conn: Connection) -> None:
+    schema.metadata.create_all(conn)
+
+
+MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
+    ("0001_initial_schema", _initial_schema),
+]
+
+
+def applied(engine: Engine) -> list[str]:
+    """Names of the migrations already applied to this database, in order."""
+    with engine.connect() as conn:
+        return list(conn.scalars(select(schema_migrations.c.name).order_by(schema_migrations.c.applied_at)))
+
+
+def migrate(engine: Engine) -> list[str]:
+    """Apply every pending migration, each in its own transaction; return the names applied now."""
+    _meta.create_all(engine)
+    done = set(applied(engine))
+    newly = []
+    for name, step in MIGRATIONS:
+        if name in done:
+            continue
+        with engine.begin() as conn:
+            step(conn)
+            conn.execute(insert(schema_migrations).values(name=name))
+        newly.append(name)
+    return newly

@@ -1,0 +1,66 @@
+"""Small named queries shared by several packages. Each returns plain data or a count."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from db.schema import SCORE_COLUMNS, pairs
+from pipeline.types import Pair
+
+
+def _insert_ignoring_duplicates(conn: Connection, table):
+    """``INSERT ... ON CONFLICT DO NOTHING`` for SQLite and PostgreSQL; plain insert elsewhere."""
+    name = conn.dialect.name
+    if name == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    if name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return insert(table)
+
+
+def insert_pairs(conn: Connection, items: Iterable[Pair], job_id: int | None = None) -> int:
+    """Insert pairs, skipping any (task, source, target) already stored; return how many were new.
+
+    Known scores on a ``Pair`` are stored with it (imports bring their own, for example).
+    """
+    rows = []
+    for p in items:
+        row: dict[str, Any] = {
+            "task": p.task,
+            "pair_key": p.key,
+            "source": p.source,
+            "target": p.target,
+            "context_id": p.context_id,
+            "source_sentence_id": p.source_sentence_id,
+            "target_sentence_id": p.target_sentence_id,
+            "job_id": job_id,
+            "origin": p.origin,
+            "round": p.round,
+            "provenance": p.provenance or None,
+        }
+        for col in SCORE_COLUMNS:
+            row[col] = p.scores.get(col)
+        rows.append(row)
+    if not rows:
+        return 0
+    return conn.execute(_insert_ignoring_duplicates(conn, pairs), rows).rowcount
+
+
+def count_pairs(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(pairs)).scalar_one()
+
+
+def pairs_by_id(engine: Engine, ids: Sequence[int]) -> list[dict[str, Any]]:
+    """Full pair rows for ``ids``, in the order given (chunked to stay under parameter limits)."""
+    out: dict[int, dict[str, Any]] = {}
+    with engine.connect() as conn:
+        for start in range(0, len(ids), 500):
+            chunk = [int(i) for i in ids[start : start + 500]]
+            for row in conn.execute(select(pairs).where(pairs.c.id.in_(chunk))).mappings():
+                out[row["id"]] = dict(row)
+    return [out[int(i)] for i in ids if int(i) in out]
