@@ -14,7 +14,14 @@ import sys
 
 from db import DEFAULT_URL, DatabaseError
 
-COMMAND_MODULES = ("cli.engine_cmds", "cli.jobs_cmds", "cli.curation_cmds", "cli.student_cmds")
+COMMAND_MODULES = (
+    "cli.generate_cmds",
+    "cli.score_cmds",
+    "cli.curation_cmds",
+    "cli.student_cmds",
+    "cli.jobs_cmds",
+    "cli.demo_cmds",
+)
 
 
 def add_db_argument(parser: argparse.ArgumentParser) -> None:
