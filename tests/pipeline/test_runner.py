@@ -1,0 +1,134 @@
+"""The durable job runner: progress commits with the batch, errors and cancels are recorded on the row."""
+
+import threading
+
+import pytest
+from sqlalchemy import func, insert, select
+
+from db import jobs as job_rows
+from db.schema import contexts
+from pipeline import runner
+
+CALLS: list[int] = []
+
+
+def counting_handler(ctx: runner.JobContext) -> None:
+    """Writes one context row per batch, skipping batches already committed (like every real handler)."""
+    total = ctx.params["batches"]
+    with ctx.engine.connect() as conn:
+        done = conn.execute(
+            select(func.count()).select_from(contexts).where(contexts.c.job_id == ctx.job_id)
+        ).scalar()
+    for seq in range(done, total):
+        if seq == ctx.params.get("fail_at"):
+            raise RuntimeError(f"boom at batch {seq}")
+        if seq == ctx.params.get("user_error_at"):
+            raise runner.UserError("the corpus is empty; pass a file with at least one sentence")
+        if seq == ctx.params.get("cancel_at"):
+            job_rows.request_cancel(ctx.engine, ctx.job_id)
+        with ctx.batch(done=seq + 1, total=total) as conn:
+            conn.execute(insert(contexts).values(job_id=ctx.job_id, seq=seq, text=f"c{seq}", origin="corpus"))
+        CALLS.append(seq)
+
+
+@pytest.fixture(autouse=True)
+def fake_kind(monkeypatch):
+    monkeypatch.setitem(runner.HANDLERS, "fake", "tests.pipeline.test_runner:counting_handler")
+    CALLS.clear()
+
+
+def rows_for(engine, job_id):
+    with engine.connect() as conn:
+        return (
+            conn.execute(select(contexts.c.seq).where(contexts.c.job_id == job_id).order_by(contexts.c.seq))
+            .scalars()
+            .all()
+        )
+
+
+def test_job_runs_to_done_with_progress(engine):
+    job_id = job_rows.submit(engine, "fake", {"batches": 3})
+    assert runner.run_job(engine, job_id) == "done"
+    row = job_rows.get(engine, job_id)
+    assert (row["status"], row["progress_done"], row["progress_total"]) == ("done", 3, 3)
+    assert "done" in row["log"]
+    assert rows_for(engine, job_id) == [0, 1, 2]
+
+
+def test_crash_is_recorded_and_resume_continues_without_duplicates(engine):
+    job_id = job_rows.submit(engine, "fake", {"batches": 4, "fail_at": 2})
+    assert runner.run_job(engine, job_id) == "failed"
+    row = job_rows.get(engine, job_id)
+    assert "boom at batch 2" in row["error"] and row["progress_done"] == 2
+    # the user fixes the cause and resumes: committed batches are not redone
+    with engine.begin() as conn:
+        conn.execute(job_rows.jobs.update().where(job_rows.jobs.c.id == job_id).values(params={"batches": 4}))
+    job_rows.requeue(engine, job_id)
+    assert runner.run_job(engine, job_id) == "done"
+    assert rows_for(engine, job_id) == [0, 1, 2, 3]
+
+
+def test_user_error_message_is_stored_without_traceback(engine):
+    job_id = job_rows.submit(engine, "fake", {"batches": 2, "user_error_at": 0})
+    assert runner.run_job(engine, job_id) == "failed"
+    assert (
+        job_rows.get(engine, job_id)["error"] == "the corpus is empty; pass a file with at least one sentence"
+    )
+
+
+def test_cancel_takes_effect_before_the_next_batch_and_keeps_committed_ones(engine):
+    job_id = job_rows.submit(engine, "fake", {"batches": 5, "cancel_at": 2})
+    assert runner.run_job(engine, job_id) == "cancelled"
+    assert rows_for(engine, job_id) == [0, 1]
+    assert job_rows.get(engine, job_id)["status"] == "cancelled"
+
+
+def test_cancel_of_a_queued_job_is_immediate(engine):
+    job_id = job_rows.submit(engine, "fake", {"batches": 1})
+    assert job_rows.request_cancel(engine, job_id) == "cancelled"
+    assert runner.run_worker(engine, once=True) == 0
+
+
+def test_a_claimed_job_cannot_be_claimed_twice(engine):
+    job_id = job_rows.submit(engine, "fake", {"batches": 1})
+    assert job_rows.claim(engine, job_id, "otherhost:1", 60)
+    assert not job_rows.claim(engine, job_id, "otherhost:2", 60)
+    with pytest.raises(runner.UserError, match="cannot be claimed"):
+        runner.run_job(engine, job_id)
+
+
+def test_job_of_a_dead_worker_is_reclaimed(engine):
+    job_id = job_rows.submit(engine, "fake", {"batches": 2})
+    dead = f"{job_rows.this_worker().rsplit(':', 1)[0]}:999999"  # no such pid on this host
+    assert job_rows.claim(engine, job_id, dead, 60)
+    assert job_id in job_rows.claimable_ids(engine, stale_after_s=60)
+    assert runner.run_worker(engine, once=True) == 1
+    assert job_rows.get(engine, job_id)["status"] == "done"
+
+
+def test_stale_heartbeat_makes_a_job_claimable(engine):
+    job_id = job_rows.submit(engine, "fake", {"batches": 1})
+    assert job_rows.claim(engine, job_id, "remotehost:5", 60)
+    assert job_id not in job_rows.claimable_ids(engine, stale_after_s=60)
+    assert job_id in job_rows.claimable_ids(engine, stale_after_s=-1)
+
+
+def test_worker_stops_when_asked(engine):
+    stop = threading.Event()
+    thread = threading.Thread(target=runner.run_worker, args=(engine,), kwargs={"poll_s": 0.05, "stop": stop})
+    thread.start()
+    job_id = job_rows.submit(engine, "fake", {"batches": 2})
+    for _ in range(200):
+        if job_rows.get(engine, job_id)["status"] == "done":
+            break
+        threading.Event().wait(0.05)
+    stop.set()
+    thread.join(timeout=5)
+    assert not thread.is_alive()
+    assert job_rows.get(engine, job_id)["status"] == "done"
+
+
+def test_unknown_kind_fails_clearly(engine):
+    job_id = job_rows.submit(engine, "nonsense", {})
+    assert runner.run_job(engine, job_id) == "failed"
+    assert "Unknown job kind 'nonsense'" in job_rows.get(engine, job_id)["error"]
