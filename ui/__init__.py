@@ -1,0 +1,81 @@
+"""The studio's Gradio layout: one tab per page module, in the order of ``PAGES``.
+
+Each page module has ``render(ctx: AppContext) -> None`` and is called inside ``with gr.Tab(title):``
+(see ``ui.context``). A page whose module is not written yet is skipped; any other import error is real
+and raised.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+import gradio as gr
+
+from ui.context import AppContext
+
+log = logging.getLogger(__name__)
+
+#: (tab title, module) in the order the tabs appear.
+PAGES: list[tuple[str, str]] = [
+    ("Generate", "ui.generate"),
+    ("Curate", "ui.curate"),
+    ("Review", "ui.review"),
+    ("Versions", "ui.versions"),
+    ("Train", "ui.train"),
+    ("Evaluate", "ui.evaluate"),
+]
+
+TITLE = "Impossible Distillation Studio"
+
+CSS = """
+.gradio-container { max-width: 1400px !important; }
+.id-count { font-size: 1.4rem; font-weight: 600; }
+.id-diff del { background: #fde2e2; color: #9b1c1c; text-decoration: line-through; }
+.id-diff ins { background: #def7ec; color: #03543f; text-decoration: none; }
+.id-pair { font-size: 1.1rem; line-height: 1.6; }
+.id-hint { color: #6b7280; font-size: 0.9rem; }
+"""
+
+
+def load_pages() -> list[tuple[str, Any]]:
+    """Import every page module that exists, in ``PAGES`` order."""
+    pages = []
+    for title, module_name in PAGES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                log.info("page %s (%s) is not built yet; skipping its tab", title, module_name)
+                continue
+            raise
+        pages.append((title, module))
+    return pages
+
+
+def build_app(ctx: AppContext) -> gr.Blocks:
+    """The whole studio as one ``gr.Blocks``; launch it with ``launch_options(ctx)``."""
+    with gr.Blocks(title=TITLE) as app:
+        gr.Markdown(f"## {TITLE}")
+        with gr.Tabs():
+            for title, module in load_pages():
+                with gr.Tab(title, id=title.lower()):
+                    module.render(ctx)
+    return app
+
+
+def launch_options(ctx: AppContext) -> dict[str, Any]:
+    """Keyword arguments for ``Blocks.launch`` that every launch of the studio needs (theme, css, the
+    keyboard-shortcut script, downloads from the export folder only, the upload limit)."""
+    from ui.shortcuts import HEAD
+
+    return {
+        "theme": gr.themes.Soft(),
+        "css": CSS,
+        "head": HEAD,
+        "allowed_paths": [str(ctx.export_dir)],
+        "max_file_size": ctx.max_upload_bytes,
+        "share": False,
+        "show_error": True,
+    }
