@@ -1,0 +1,301 @@
+"""Numbers behind the Curate page and ``impossible stats``: survivors, per-critic attribution, histograms,
+and paged rows with their rejection reasons and a word diff.
+
+Everything here is plain data (dicts, lists, ints) so the studio can draw it and tests can check it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine, func, select
+
+from curation.frame import LABEL_ACCEPT, LABEL_REJECT, ScoreFrame, get_frame
+from curation.recipe import DEDUP_REASON, UNIT_COLUMNS, Recipe
+from curation.select import selection_query, semantic_critic
+from db.queries import pairs_by_id
+from db.schema import SCORE_COLUMNS, contexts, labels, pairs, sentences
+
+HUMAN_REJECTED_REASON = "human_rejected"
+
+#: How far "loosen one step" moves a threshold, per column.
+STEP: dict[str, float] = {column: 0.05 for column in UNIT_COLUMNS} | {"length_ratio": 0.1}
+
+#: Fixed histogram bins per column: (low, high, number of bins); values above ``high`` go in the last bin.
+BINS: dict[str, tuple[float, float, int]] = {column: (0.0, 1.0, 20) for column in UNIT_COLUMNS} | {
+    "length_ratio": (0.0, 3.0, 30)
+}
+
+
+def _frame(engine_or_frame: Engine | ScoreFrame) -> ScoreFrame:
+    return engine_or_frame if isinstance(engine_or_frame, ScoreFrame) else get_frame(engine_or_frame)
+
+
+def bin_edges(column: str) -> list[float]:
+    low, high, count = BINS[column]
+    return [round(x, 6) for x in np.linspace(low, high, count + 1)]
+
+
+def bin_index(frame: ScoreFrame, column: str) -> np.ndarray:
+    """Each pair's histogram bin for ``column`` (-1 when the score is missing), computed once per frame."""
+    key = ("bin_index", column)
+    if key not in frame.memo:
+        low, high, count = BINS[column]
+        values = frame.scores[column]
+        scaled = np.floor((np.nan_to_num(values, nan=low) - low) / (high - low) * count)
+        index = np.clip(scaled, 0, count - 1).astype(np.int16)
+        index[np.isnan(values)] = -1
+        frame.memo[key] = index
+    return frame.memo[key]
+
+
+def histogram(frame: ScoreFrame, column: str, mask: np.ndarray) -> tuple[list[int], int]:
+    """Counts per bin of ``column`` over the pairs in ``mask``, and how many of them lack the score."""
+    index = bin_index(frame, column)[mask]
+    counts = np.bincount(index + 1, minlength=BINS[column][2] + 1)
+    return counts[1:].tolist(), int(counts[0])
+
+
+def loosened(bound: str, column: str, value: float) -> float:
+    """The threshold one step looser: a min moves down, a max moves up (unit scores stay in [0, 1])."""
+    step = STEP[column]
+    moved = value - step if bound == "min" else value + step
+    moved = max(moved, 0.0)
+    if column in UNIT_COLUMNS:
+        moved = min(moved, 1.0)
+    return round(moved, 6)
+
+
+def summarize(engine_or_frame: Engine | ScoreFrame, recipe: Recipe) -> dict[str, Any]:
+    """Survivors, what each critic removes (alone / only it / loosening it one step would add), dedup and
+    label effects, and a histogram per score over the task's pairs and over the survivors."""
+    frame = _frame(engine_or_frame)
+    in_task = frame.task_mask(recipe.task)
+    fails = frame.check_fails(recipe)
+    fail_count = np.zeros(len(frame), dtype=np.int8)
+    for failed in fails.values():
+        fail_count += failed
+    passing = in_task & (fail_count == 0)
+    critic_kept = frame.critic_selection_mask(recipe, passing)
+    selected = frame.apply_labels(recipe, critic_kept)
+    survivors = int(selected.sum())
+
+    critics = []
+    for (bound, column), failed in fails.items():
+        threshold = getattr(recipe, bound)[column]
+        only = failed & in_task & (fail_count == 1)
+        step_to = loosened(bound, column, threshold)
+        values = frame.scores[column]
+        newly = only & ((values >= step_to) if bound == "min" else (values <= step_to))
+        wider = frame.selection_mask(recipe, passing | newly) if newly.any() else selected
+        critics.append(
+            {
+                "bound": bound,
+                "column": column,
+                "threshold": threshold,
+                "removes_alone": int((failed & in_task).sum()),
+                "removes_only": int(only.sum()),
+                "loosen_to": step_to,
+                "loosen_adds": int((wider & ~selected).sum()),
+            }
+        )
+
+    histograms = {}
+    for column in SCORE_COLUMNS:
+        all_counts, all_missing = histogram(frame, column, in_task)
+        kept_counts, kept_missing = histogram(frame, column, selected)
+        histograms[column] = {
+            "edges": bin_edges(column),
+            "all": all_counts,
+            "survivors": kept_counts,
+            "missing_all": all_missing,
+            "missing_survivors": kept_missing,
+            "min": recipe.min.get(column),
+            "max": recipe.max.get(column),
+        }
+
+    task_labels = frame.label[in_task]
+    return {
+        "task": recipe.task,
+        "recipe": recipe.to_dict(),
+        "recipe_hash": recipe.hash,
+        "total": int(in_task.sum()),
+        "passing_critics": int(passing.sum()),
+        "dedup_removed": int((passing & ~critic_kept).sum()),
+        "accepted": int((task_labels == LABEL_ACCEPT).sum()),
+        "rejected": int((task_labels == LABEL_REJECT).sum()),
+        "human_added": int((selected & ~critic_kept).sum()),
+        "human_removed": int((critic_kept & ~selected).sum()),
+        "survivors": survivors,
+        "critics": critics,
+        "histograms": histograms,
+    }
+
+
+# ---- paged rows ---------------------------------------------------------------------------------------
+def word_diff(source: str, target: str) -> list[tuple[str, str]]:
+    """Word-level diff of source -> target as ``(op, text)`` with op in equal / delete / insert."""
+    a, b = source.split(), target.split()
+    out: list[tuple[str, str]] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if op == "equal":
+            out.append(("equal", " ".join(a[i1:i2])))
+            continue
+        if op in ("delete", "replace"):
+            out.append(("delete", " ".join(a[i1:i2])))
+        if op in ("insert", "replace"):
+            out.append(("insert", " ".join(b[j1:j2])))
+    return out
+
+
+def diff_html(ops: list[tuple[str, str]]) -> str:
+    """The diff as HTML with escaped text: ``<del>`` for removed words, ``<ins>`` for added ones."""
+    tags = {"equal": "{}", "delete": "<del>{}</del>", "insert": "<ins>{}</ins>"}
+    return " ".join(tags[op].format(html.escape(text)) for op, text in ops)
+
+
+def _order(frame: ScoreFrame, positions: np.ndarray, sort: str, stop: int) -> np.ndarray:
+    """The first ``stop`` of ``positions`` ordered by ``sort`` ("id", "-id", "<column>", "-<column>");
+    missing scores sort last, ties by id."""
+    name = sort.lstrip("-")
+    descending = sort.startswith("-")
+    if name == "id":
+        return positions[::-1][:stop] if descending else positions[:stop]
+    if name not in SCORE_COLUMNS:
+        raise ValueError(f"Cannot sort by {sort!r}; use id or a score column ({', '.join(SCORE_COLUMNS)}).")
+    values = frame.scores[name][positions]
+    key = np.where(np.isnan(values), np.inf, -values if descending else values)
+    if stop < len(positions):
+        head = np.argpartition(key, stop - 1)[:stop]
+        cutoff = key[head].max()
+        head = np.flatnonzero(key <= cutoff)  # keep every tie at the cut so ordering by id stays exact
+    else:
+        head = np.arange(len(positions))
+    head = head[np.lexsort((positions[head], key[head]))]
+    return positions[head[:stop]]
+
+
+def page(
+    engine_or_frame: Engine | ScoreFrame,
+    recipe: Recipe,
+    which: str = "kept",
+    offset: int = 0,
+    limit: int = 20,
+    sort: str = "id",
+) -> list[dict[str, Any]]:
+    """One page of kept (or rejected) pairs of the recipe's task with scores, reasons, label and diff."""
+    if which not in ("kept", "rejected"):
+        raise ValueError(f"which must be 'kept' or 'rejected', not {which!r}.")
+    if offset < 0 or limit < 0:
+        raise ValueError("offset and limit must be zero or more.")
+    frame = _frame(engine_or_frame)
+    if frame.engine is None:
+        raise ValueError("This frame has no engine to read pair text from; pass the engine instead.")
+    selected = frame.selection_mask(recipe)
+    mask = selected if which == "kept" else frame.task_mask(recipe.task) & ~selected
+    chosen = _order(frame, np.flatnonzero(mask), sort, offset + limit)[offset:]
+    critic_pass = frame.critic_pass(recipe)
+    rows = pairs_by_id(frame.engine, frame.ids[chosen].tolist())
+    notes = _notes(frame.engine, [row["id"] for row in rows])
+    out = []
+    position_of = {int(frame.ids[p]): p for p in chosen}
+    for row in rows:
+        position = position_of[row["id"]]
+        scores = {column: row[column] for column in SCORE_COLUMNS}
+        reasons = recipe.reasons(scores)
+        if critic_pass[position] and not selected[position] and frame.label[position] != LABEL_REJECT:
+            reasons.append(DEDUP_REASON)
+        if frame.label[position] == LABEL_REJECT:
+            reasons.append(HUMAN_REJECTED_REASON)
+        ops = word_diff(row["source"], row["target"])
+        out.append(
+            {
+                "id": row["id"],
+                "task": row["task"],
+                "source": row["source"],
+                "target": row["target"],
+                "scores": scores,
+                "reasons": reasons,
+                "label": {LABEL_ACCEPT: "accept", LABEL_REJECT: "reject"}.get(int(frame.label[position])),
+                "note": notes.get(row["id"], ""),
+                "dedup_group": row["dedup_group"],
+                "diff": ops,
+                "diff_html": diff_html(ops),
+            }
+        )
+    return out
+
+
+def _notes(engine: Engine, ids: list[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    with engine.connect() as conn:
+        rows = conn.execute(select(labels.c.pair_id, labels.c.note).where(labels.c.pair_id.in_(ids))).all()
+    return {pair_id: note for pair_id, note in rows}
+
+
+# ---- the CLI's report ---------------------------------------------------------------------------------
+def stage_counts(engine: Engine, recipe: Recipe) -> dict[str, Any]:
+    """Counts per stage for one task: contexts, sentences, pairs, scored per column, survivors, yield."""
+    selected = selection_query(recipe).order_by(None).subquery()
+    in_task = pairs.c.task == recipe.task
+    with engine.connect() as conn:
+        n_pairs = conn.execute(select(func.count()).where(in_task)).scalar_one()
+        scored = conn.execute(select(*[func.count(pairs.c[c]) for c in SCORE_COLUMNS]).where(in_task)).one()
+        per_context = conn.execute(
+            select(pairs.c.context_id, func.count())
+            .where(pairs.c.id.in_(select(selected.c.id)), pairs.c.context_id.is_not(None))
+            .group_by(pairs.c.context_id)
+        ).all()
+        survivors = conn.execute(select(func.count()).select_from(selected)).scalar_one()
+        n_contexts = conn.execute(select(func.count()).select_from(contexts)).scalar_one()
+        n_sentences = conn.execute(select(func.count()).select_from(sentences)).scalar_one()
+    yields = sorted(count for _, count in per_context)
+    return {
+        "contexts": n_contexts,
+        "sentences": n_sentences,
+        "pairs": n_pairs,
+        "scored": dict(zip(SCORE_COLUMNS, scored, strict=True)),
+        "survivors": survivors,
+        "yield_per_context": {
+            "mean": survivors / n_contexts if n_contexts else 0.0,
+            "contexts_with_survivors": len(yields),
+            "max": yields[-1] if yields else 0,
+        },
+    }
+
+
+def stats_report(engine: Engine, recipe: Recipe | None = None, task: str = "paraphrase") -> str:
+    """The text ``impossible stats`` prints: stages, the semantic critic, each critic's effect."""
+    from curation.select import default_recipe
+
+    recipe = recipe or default_recipe(engine, task)
+    stages = stage_counts(engine, recipe)
+    summary = summarize(engine, recipe)
+    lines = [
+        f"task: {recipe.task}    recipe {recipe.hash}    semantic critic: {semantic_critic(engine, recipe.task)}",
+        f"contexts   {stages['contexts']:>10}",
+        f"sentences  {stages['sentences']:>10}",
+        f"pairs      {stages['pairs']:>10}",
+    ]
+    lines += [f"  scored {column:<13} {count:>10}" for column, count in stages["scored"].items()]
+    lines.append(f"survivors  {stages['survivors']:>10}")
+    y = stages["yield_per_context"]
+    lines.append(
+        f"yield per context: mean {y['mean']:.2f}, max {y['max']}, {y['contexts_with_survivors']} contexts with survivors"
+    )
+    lines.append("critic                  threshold   removes  only-it  +1 step looser")
+    for c in summary["critics"]:
+        name = f"{c['bound']} {c['column']}"
+        lines.append(
+            f"  {name:<20} {c['threshold']:>9g} {c['removes_alone']:>9} {c['removes_only']:>8}  "
+            f"+{c['loosen_adds']} at {c['loosen_to']:g}"
+        )
+    lines.append(
+        f"dedup removes {summary['dedup_removed']}; human labels: {summary['accepted']} accepted, "
+        f"{summary['rejected']} rejected"
+    )
+    return "\n".join(lines)
