@@ -7,7 +7,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Column, Connection, DateTime, Engine, MetaData, String, Table, func, insert, select
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    MetaData,
+    String,
+    Table,
+    func,
+    insert,
+    inspect,
+    select,
+)
 
 from db import schema
 
@@ -24,8 +36,15 @@ def _initial_schema(conn: Connection) -> None:
     schema.metadata.create_all(conn)
 
 
+def _pairs_score_error(conn: Connection) -> None:
+    """``pairs.score_error``: why scoring gave up on a pair (databases made before the column existed)."""
+    if "score_error" not in {column["name"] for column in inspect(conn).get_columns("pairs")}:
+        conn.exec_driver_sql("ALTER TABLE pairs ADD COLUMN score_error TEXT")
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial_schema", _initial_schema),
+    ("0002_pairs_score_error", _pairs_score_error),
 ]
 
 

@@ -109,6 +109,8 @@ pairs = Table(
     Column("nli_model", Text),
     # equivalence cluster used by dedup: pairs in the same group say the same thing
     Column("dedup_group", Integer),
+    # why scoring gave up on this pair (e.g. an empty source); such a pair is not retried
+    Column("score_error", Text),
     *[Index(f"ix_pairs_{name}", name) for name in SCORE_COLUMNS],
     Index("ix_pairs_context", "context_id"),
     Index("ix_pairs_dedup_group", "dedup_group"),
