@@ -47,7 +47,9 @@ def insert_pairs(conn: Connection, items: Iterable[Pair], job_id: int | None = N
         rows.append(row)
     if not rows:
         return 0
-    return conn.execute(_insert_ignoring_duplicates(conn, pairs), rows).rowcount
+    # RETURNING counts the rows really inserted on every backend (executemany rowcount is -1 on psycopg)
+    statement = _insert_ignoring_duplicates(conn, pairs).returning(pairs.c.id)
+    return len(conn.execute(statement, rows).all())
 
 
 def count_pairs(engine: Engine) -> int:

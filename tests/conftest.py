@@ -50,3 +50,35 @@ def benchmarks_dir() -> Path:
     if not BENCHMARKS.exists():
         pytest.skip(f"shared benchmarks not found at {BENCHMARKS}")
     return BENCHMARKS
+
+
+PG_URL_ENV = "IMPOSSIBLE_TEST_PG_URL"
+
+
+def _fresh_postgres(url: str):
+    """Connect to the test PostgreSQL database with every table dropped first."""
+    from sqlalchemy import create_engine, text
+
+    raw = create_engine(url)
+    with raw.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    raw.dispose()
+    from db import connect
+
+    return connect(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_engine(request, tmp_path: Path):
+    """The same test on SQLite and on PostgreSQL (the latter when IMPOSSIBLE_TEST_PG_URL is set, as in CI)."""
+    if request.param == "sqlite":
+        from db import connect
+
+        eng = connect(f"sqlite:///{tmp_path / 'studio.db'}")
+    else:
+        url = os.environ.get(PG_URL_ENV)
+        if not url:
+            pytest.skip(f"{PG_URL_ENV} is not set; no PostgreSQL server to test against")
+        eng = _fresh_postgres(url)
+    yield eng
+    eng.dispose()

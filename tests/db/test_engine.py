@@ -44,7 +44,8 @@ def test_unknown_driver_is_a_clear_error():
         raise AssertionError("expected DatabaseError")
 
 
-def test_insert_pairs_skips_duplicates_and_keeps_scores(engine):
+def test_insert_pairs_skips_duplicates_and_keeps_scores(any_engine):
+    engine = any_engine
     with engine.begin() as conn:
         assert insert_pairs(conn, [Pair("a b", "c d"), Pair("a b", "e f", scores={"rouge_l": 0.25})]) == 2
     with engine.begin() as conn:
@@ -55,7 +56,8 @@ def test_insert_pairs_skips_duplicates_and_keeps_scores(engine):
     assert rouge == 0.25
 
 
-def test_pairs_by_id_keeps_order_and_all_score_columns(engine):
+def test_pairs_by_id_keeps_order_and_all_score_columns(any_engine):
+    engine = any_engine
     with engine.begin() as conn:
         insert_pairs(conn, [Pair(f"s{i}", f"t{i}") for i in range(3)])
     rows = pairs_by_id(engine, [3, 1])

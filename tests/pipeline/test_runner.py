@@ -46,7 +46,8 @@ def rows_for(engine, job_id):
         )
 
 
-def test_job_runs_to_done_with_progress(engine):
+def test_job_runs_to_done_with_progress(any_engine):
+    engine = any_engine
     job_id = job_rows.submit(engine, "fake", {"batches": 3})
     assert runner.run_job(engine, job_id) == "done"
     row = job_rows.get(engine, job_id)
@@ -55,7 +56,8 @@ def test_job_runs_to_done_with_progress(engine):
     assert rows_for(engine, job_id) == [0, 1, 2]
 
 
-def test_crash_is_recorded_and_resume_continues_without_duplicates(engine):
+def test_crash_is_recorded_and_resume_continues_without_duplicates(any_engine):
+    engine = any_engine
     job_id = job_rows.submit(engine, "fake", {"batches": 4, "fail_at": 2})
     assert runner.run_job(engine, job_id) == "failed"
     row = job_rows.get(engine, job_id)
