@@ -1,0 +1,67 @@
+"""``impossible demo``: a small end-to-end run on the embedded models, for a first look on a fresh clone."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from cli import add_db_argument
+from db import connect
+from db import jobs as job_rows
+from pipeline import runner
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "demo",
+        help="generate, score, summarise and export a small dataset with the embedded models (a few minutes on CPU)",
+    )
+    add_db_argument(p)
+    p.add_argument("--task", choices=("paraphrase", "summary"), default="paraphrase")
+    p.add_argument("--contexts", type=int, default=6, help="teacher-sampled contexts (default 6)")
+    p.add_argument("--samples", type=int, default=16, help="continuations per context (default 16)")
+    p.add_argument(
+        "--out", type=Path, default=Path("demo_pairs.jsonl"), help="where to export the curated pairs"
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(handler=cmd_demo)
+
+
+def _run(engine, kind: str, params: dict) -> None:
+    started = time.perf_counter()
+    job_id = job_rows.submit(engine, kind, params)
+    print(f"[{kind}] job {job_id} ...", flush=True)
+    status = runner.run_job(engine, job_id)
+    row = job_rows.get(engine, job_id)
+    print(f"[{kind}] job {job_id} {status} in {time.perf_counter() - started:.0f}s", flush=True)
+    if status != "done":
+        raise runner.UserError(f"{kind} job {job_id} {status}: {(row['error'] or '').splitlines()[0]}")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from curation.export import export_jsonl
+    from curation.select import default_recipe, semantic_critic
+    from curation.stats import stats_report
+
+    engine = connect(args.db)
+    _run(
+        engine,
+        "generate",
+        {
+            "teacher": "embedded",
+            "task": args.task,
+            "contexts": args.contexts,
+            "samples": args.samples,
+            "seed": args.seed,
+        },
+    )
+    _run(engine, "score", {"nli": None, "embedder": "embedded"})
+    print()
+    print(stats_report(engine))
+    recipe = default_recipe(engine, args.task)
+    count = export_jsonl(engine, args.out, recipe=recipe)
+    print(f"\nsemantic critic: {semantic_critic(engine)}")
+    print(f"exported {count} curated pairs to {args.out} (recipe {recipe.hash})")
+    print("next: `make run` opens the studio on this data with `--db` pointing here, or `impossible --help`.")
+    return 0
