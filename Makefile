@@ -24,7 +24,7 @@ run: $(STAMP)
 	$(BIN)/python app.py --db $(DB)
 
 demo: $(STAMP)
-	$(BIN)/impossible demo --db sqlite:///demo.db
+	$(BIN)/impossible demo --db $(DB)
 
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q tests
@@ -46,4 +46,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_curate.py
 
 clean:
-	rm -rf $(VENV) demo.db
+	rm -rf $(VENV)
