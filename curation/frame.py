@@ -73,7 +73,7 @@ class ScoreFrame:
         key = ("dedup_order", recipe.semantic_columns)
         if key not in self.memo:
             rank = np.zeros(len(self), dtype=np.float64)
-            for column in key:
+            for column in recipe.semantic_columns:
                 rank = rank + np.nan_to_num(self.scores[column], nan=0.0)
             grouped = np.flatnonzero(self.group != NO_GROUP)
             order = np.lexsort((self.ids[grouped], -rank[grouped], self.group[grouped]))

@@ -1,0 +1,80 @@
+"""The numpy ScoreFrame must keep exactly the pairs the SQL selection keeps, and reload when data changes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from curation import frame as frames
+from curation.recipe import Recipe
+from curation.review import set_label
+from curation.select import selected_ids
+from db import jobs as job_rows
+from db.schema import jobs
+from tests.curation.helpers import add_scored, random_scores
+
+
+def random_recipe(rng: np.random.Generator, task: str) -> Recipe:
+    semantic = "nli" if rng.random() < 0.5 else "embedding"
+    base = Recipe.default(task, semantic)
+    mins = {c: float(rng.choice([v, v, 0.7, 0.75, 0.8, 0.9])) for c, v in base.min.items()}
+    maxs = {c: max(float(rng.choice([v, v, 0.75, 0.9])) * (2 if c == "length_ratio" else 1), mins.get(c, 0.0))
+            for c, v in base.max.items()}
+    return Recipe(task, mins, maxs, dedup=bool(rng.random() < 0.7))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_frame_agrees_with_sql_on_random_data_with_labels_and_dedup(engine, seed):
+    ids = random_scores(engine, 400, seed)
+    rng = np.random.default_rng(seed)
+    for pair_id in rng.choice(ids, size=40, replace=False):
+        set_label(engine, int(pair_id), "accept" if rng.random() < 0.5 else "reject", queue="random")
+    frame = frames.get_frame(engine)
+    for _ in range(15):
+        recipe = random_recipe(rng, str(rng.choice(["paraphrase", "summary"])))
+        expected = selected_ids(engine, recipe)
+        assert np.array_equal(frame.selection(recipe), expected), recipe
+
+
+def test_frame_is_cached_until_data_changes(engine):
+    add_scored(engine)
+    first = frames.get_frame(engine)
+    assert frames.get_frame(engine) is first
+    pair_id = add_scored(engine)  # new pairs change the signature
+    second = frames.get_frame(engine)
+    assert second is not first and len(second) == 2
+    set_label(engine, pair_id, "reject")
+    assert frames.get_frame(engine).label.tolist() == [0, -1]
+
+
+def test_score_job_progress_invalidates_the_frame(engine):
+    add_scored(engine)
+    first = frames.get_frame(engine)
+    job_id = job_rows.submit(engine, "score", {})
+    with engine.begin() as conn:
+        job_rows.heartbeat(conn, job_id, done=10, total=20)
+    assert frames.get_frame(engine) is not first
+
+
+def test_training_progress_does_not_invalidate_the_frame(engine):
+    add_scored(engine)
+    job_id = job_rows.submit(engine, "train", {})
+    first = frames.get_frame(engine)
+    with engine.begin() as conn:
+        conn.execute(jobs.update().where(jobs.c.id == job_id).values(progress_done=5))
+    assert frames.get_frame(engine) is first
+
+
+def test_relabel_is_seen_by_a_second_process_view(engine):
+    """Another process relabelling (no in-process invalidate) still changes the signature."""
+    pair_id = add_scored(engine)
+    set_label(engine, pair_id, "accept")
+    before = frames.data_signature(engine)
+    set_label(engine, pair_id, "reject")
+    assert frames.data_signature(engine) != before
+
+
+def test_empty_database_gives_empty_selection(engine):
+    frame = frames.get_frame(engine)
+    assert len(frame) == 0
+    assert frame.selection(Recipe.default()).tolist() == []
