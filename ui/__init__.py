@@ -57,6 +57,7 @@ def load_pages() -> list[tuple[str, Any]]:
 def build_app(ctx: AppContext) -> gr.Blocks:
     """The whole studio as one ``gr.Blocks``; launch it with ``launch_options(ctx)``."""
     with gr.Blocks(title=TITLE) as app:
+        ctx.shared["blocks"] = app
         gr.Markdown(f"## {TITLE}")
         with gr.Tabs():
             for title, module in load_pages():

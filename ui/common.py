@@ -1,0 +1,65 @@
+"""Small helpers every page uses: turning user errors into UI messages, and the current recipe."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import gradio as gr
+import numpy as np
+from sqlalchemy import Engine
+
+from curation.frame import ScoreFrame, get_frame
+from curation.recipe import Recipe
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def user_errors(fn: F) -> F:
+    """Show a problem the user can fix (bad value, unknown name, unloadable model) as a message in the
+    UI (``gr.Error``), never as a server crash. The API client gets the same sentence."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except (ValueError, KeyError, FileNotFoundError, PermissionError) as exc:
+            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+            raise gr.Error(str(message), print_exception=False) from None
+        except Exception as exc:  # the job runner's UserError, ModelLoadError, ...
+            if type(exc).__name__ in ("UserError", "ModelLoadError", "DatabaseError"):
+                raise gr.Error(str(exc), print_exception=False) from None
+            raise
+
+    return wrapper  # type: ignore[return-value]
+
+
+def has_nli(frame: ScoreFrame, task: str) -> bool:
+    """True when any pair of ``task`` has an NLI score (read from the in-memory frame, no query)."""
+    in_task = frame.task_mask(task)
+    return bool(np.isfinite(frame.scores["nli_forward"][in_task]).any())
+
+
+def default_recipe(frame: ScoreFrame, task: str = "paraphrase") -> Recipe:
+    """The paper's thresholds, with embedding cosine standing in for NLI when nothing has NLI scores."""
+    return Recipe.default(task, "nli" if has_nli(frame, task) else "embedding")
+
+
+def semantic_note(frame: ScoreFrame, task: str) -> str:
+    if has_nli(frame, task):
+        return "NLI entailment (nli_forward / nli_backward)."
+    return (
+        "**embedding cosine** — no NLI model has scored these pairs, so the default recipe checks meaning "
+        "with sentence-embedding similarity instead (weaker than NLI; give an NLI model on the Generate page "
+        "for the paper's critic)."
+    )
+
+
+def current_recipe(engine: Engine, value: dict[str, Any] | None) -> Recipe:
+    """The recipe held in a page's state, or the default one when the session has not set any."""
+    if value:
+        return Recipe.from_dict(value)
+    return default_recipe(get_frame(engine))

@@ -1,0 +1,143 @@
+"""Curate page: one control per critic, a histogram per score with its threshold, the live survivor count,
+per-critic attribution and a paged table of kept or rejected pairs with a word diff.
+
+Every move reads the cached in-memory ``ScoreFrame`` (no model, no full-table query) plus one page of pair
+text. The recipe the controls describe is published to the other pages as ``ctx.shared["recipe"]``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import gradio as gr
+
+from curation.frame import get_frame
+from curation.recipe import Recipe
+from curation.stats import page, summarize
+from pipeline.types import TASKS
+from ui.common import default_recipe, semantic_note, user_errors
+from ui.context import AppContext
+from ui.forms import as_int, choice
+from ui.plots import histograms_html
+from ui.recipe_controls import THRESHOLDS, controls_from_recipe, recipe_from_controls
+from ui.tables import CRITIC_COLUMNS, critic_rows, headline, pairs_table_html
+
+PAGE_SIZE = 20
+SORTS = [
+    ("id (oldest first)", "id"),
+    ("id (newest first)", "-id"),
+    ("NLI ⇒ (lowest first)", "nli_forward"),
+    ("NLI ⇒ (highest first)", "-nli_forward"),
+    ("ROUGE-L (highest first)", "-rouge_l"),
+    ("ROUGE-L (lowest first)", "rouge_l"),
+    ("Embedding cosine (lowest first)", "embed_cosine"),
+    ("Embedding cosine (highest first)", "-embed_cosine"),
+    ("Length ratio (lowest first)", "length_ratio"),
+    ("Length ratio (highest first)", "-length_ratio"),
+]
+SORT_VALUES = tuple(value for _, value in SORTS)
+
+
+def curate_view(ctx: AppContext, recipe: Recipe, which: str, sort: str, page_number: Any) -> list[Any]:
+    """Everything right of the controls for ``recipe``: headline, histograms, critic table, one table page,
+    the page counter and the recipe (for the other pages)."""
+    which = choice(which, "Show", ("kept", "rejected"))
+    sort = choice(sort, "Sort", SORT_VALUES)
+    frame = get_frame(ctx.engine)
+    summary = summarize(frame, recipe)
+    shown = summary["survivors"] if which == "kept" else summary["total"] - summary["survivors"]
+    pages = max(1, math.ceil(shown / PAGE_SIZE))
+    number = min(max(as_int(page_number or 1, "Page"), 1), pages)
+    rows = page(frame, recipe, which, (number - 1) * PAGE_SIZE, PAGE_SIZE, sort)
+    return [
+        headline(summary, semantic_note(frame, recipe.task)),
+        histograms_html(summary["histograms"]),
+        critic_rows(summary),
+        pairs_table_html(rows, which),
+        number,
+        f"page {number} of {pages} · {shown:,} {which} pairs",
+        recipe.to_dict(),
+    ]
+
+
+def render(ctx: AppContext) -> None:
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=320):
+            gr.Markdown("#### Critics")
+            task = gr.Radio(list(TASKS), value="paraphrase", label="Task")
+            controls: list[gr.components.Component] = [task]
+            dedup = gr.Checkbox(True, label="Dedup: keep one pair per equivalence group")
+            numbers = gr.Checkbox(True, label="Numbers: every number in the target appears in the source")
+            controls += [dedup, numbers]
+            for t in THRESHOLDS:
+                with gr.Row(equal_height=True):
+                    enabled = gr.Checkbox(True, label="on", scale=0, min_width=60, container=False)
+                    slider = gr.Slider(t.low, t.high, value=t.fallback, step=t.step, label=t.label, scale=5)
+                controls += [enabled, slider]
+            reset = gr.Button("Reset to the default recipe", size="sm")
+        with gr.Column(scale=3):
+            summary_md = gr.Markdown(elem_id="curate-count", elem_classes="id-count")
+            hist_html = gr.HTML()
+            critic_table = gr.Dataframe(
+                headers=CRITIC_COLUMNS, label="What each critic does", interactive=False, wrap=True
+            )
+    with gr.Row(equal_height=True):
+        which = gr.Radio(["kept", "rejected"], value="kept", label="Show", scale=1)
+        sort = gr.Dropdown(SORTS, value="id", label="Sort", scale=2)
+        page_number = gr.Number(1, label="Page", precision=0, scale=1, minimum=None)
+        prev_btn = gr.Button("◀ Previous", scale=1)
+        next_btn = gr.Button("Next ▶", scale=1)
+    page_info = gr.Markdown()
+    table = gr.HTML(elem_id="curate-table")
+    recipe_state = gr.State(None)
+    ctx.shared["recipe"] = recipe_state
+
+    outputs = [summary_md, hist_html, critic_table, table, page_number, page_info, recipe_state]
+
+    @user_errors
+    def update(*values: Any) -> list[Any]:
+        recipe = recipe_from_controls(values[: len(controls)])
+        which_value, sort_value, number = values[len(controls) :]
+        return curate_view(ctx, recipe, which_value, sort_value, number)
+
+    @user_errors
+    def reset_recipe(task_value: str, which_value: str, sort_value: str) -> list[Any]:
+        recipe = default_recipe(get_frame(ctx.engine), choice(task_value, "Task", TASKS))
+        return controls_from_recipe(recipe) + curate_view(ctx, recipe, which_value, sort_value, 1)
+
+    def show_recipe(recipe: Recipe, which_value: str, sort_value: str) -> list[Any]:
+        """Values for ``controls + outputs`` showing ``recipe`` (used by the Versions page's "load")."""
+        return controls_from_recipe(recipe) + curate_view(ctx, recipe, which_value, sort_value, 1)
+
+    view_inputs = [*controls, which, sort, page_number]
+    gr.on(
+        [c.input for c in controls[1:]] + [which.change, sort.change, page_number.submit],
+        update,
+        inputs=view_inputs,
+        outputs=outputs,
+        api_name="curate",
+        preprocess=False,
+        trigger_mode="always_last",
+        show_progress="hidden",
+    )
+
+    def step(delta: int) -> Any:
+        return lambda *values: update(*values[:-1], (as_int(values[-1] or 1, "Page")) + delta)
+
+    prev_btn.click(step(-1), view_inputs, outputs, api_name="curate_prev_page", preprocess=False)
+    next_btn.click(step(+1), view_inputs, outputs, api_name="curate_next_page", preprocess=False)
+    reset.click(
+        reset_recipe, [task, which, sort], controls + outputs, api_name="reset_recipe", preprocess=False
+    )
+    ctx.shared["blocks"].load(
+        reset_recipe, [task, which, sort], controls + outputs, api_name="load_curate", preprocess=False
+    )
+    task.input(
+        reset_recipe, [task, which, sort], controls + outputs, api_name="curate_task", preprocess=False
+    )
+    ctx.shared["curate"] = {
+        "show_recipe": show_recipe,
+        "inputs": [which, sort],
+        "outputs": controls + outputs,
+    }
