@@ -27,7 +27,17 @@ from db.schema import SCORE_COLUMNS, contexts, pairs, sentences, version_pairs
 from pipeline.types import TASKS, Pair
 
 CHUNK_ROWS = 5_000
-PROVENANCE_KEYS = ("teacher", "context", "sampling", "seed", "round", "job", "embed_model", "nli_model", "origin")
+PROVENANCE_KEYS = (
+    "teacher",
+    "context",
+    "sampling",
+    "seed",
+    "round",
+    "job",
+    "embed_model",
+    "nli_model",
+    "origin",
+)
 MAX_REPORTED_ERRORS = 50
 
 
@@ -98,7 +108,9 @@ def export_record(row: Any, recipe_block: dict[str, Any]) -> dict[str, Any]:
     }
     stored = row.provenance or {}
     for key, value in stored.items():
-        if value is not None and (provenance.get(key) is None or (key == "origin" and row.origin == "imported")):
+        if value is not None and (
+            provenance.get(key) is None or (key == "origin" and row.origin == "imported")
+        ):
             provenance[key] = value
     return {
         "id": row.id,

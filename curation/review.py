@@ -25,6 +25,9 @@ from db.schema import labels, pairs
 DECISIONS = ("accept", "reject")
 QUEUES = ("random", "boundary", "manual")
 
+#: Pass/fail scores with no distance to a cut; the boundary queue ignores their thresholds.
+BINARY_COLUMNS = ("numbers_ok",)
+
 
 def set_label(
     engine: Engine, pair_id: int, decision: str | None, note: str = "", queue: str = "manual"
@@ -89,13 +92,16 @@ def review_queue(
 def _boundary_positions(
     frame: frames.ScoreFrame, recipe: Recipe, unlabelled: np.ndarray, n: int
 ) -> np.ndarray:
-    """Positions of the ``n`` pairs nearest a threshold, in steps of that column's ``STEP``."""
+    """Positions of the ``n`` pairs nearest a threshold, in steps of that column's ``STEP`` (binary
+    checks such as numbers_ok have no distance and are skipped)."""
     in_task = frame.task_mask(recipe.task) & unlabelled
     fails = frame.check_fails(recipe)
     fail_count = sum((f.astype(np.int8) for f in fails.values()), np.zeros(len(frame), np.int8))
     inside = np.full(len(frame), np.inf)  # margin of a passing pair to its nearest cut
     outside = np.full(len(frame), np.inf)  # how far a pair failing exactly one check misses it
     for (bound, column), failed in fails.items():
+        if column in BINARY_COLUMNS:
+            continue
         value = getattr(recipe, bound)[column]
         distance = np.abs(frame.scores[column] - value) / STEP[column]
         distance = np.nan_to_num(distance, nan=np.inf)

@@ -23,13 +23,17 @@ GOOD = {
 def add_pairs(engine: Engine, n: int, task: str = "paraphrase", prefix: str = "s") -> list[int]:
     """Insert ``n`` unscored pairs; return their ids in insertion order."""
     with engine.begin() as conn:
-        before = conn.execute(pairs.select().with_only_columns(pairs.c.id).order_by(pairs.c.id.desc())).first()
+        before = conn.execute(
+            pairs.select().with_only_columns(pairs.c.id).order_by(pairs.c.id.desc())
+        ).first()
         insert_pairs(
             conn,
             [Pair(f"{prefix} source {i} was here.", f"{prefix} target {i} is here.", task) for i in range(n)],
         )
         start = before[0] if before else 0
-        ids = [r[0] for r in conn.execute(pairs.select().with_only_columns(pairs.c.id).where(pairs.c.id > start))]
+        ids = [
+            r[0] for r in conn.execute(pairs.select().with_only_columns(pairs.c.id).where(pairs.c.id > start))
+        ]
     return sorted(ids)
 
 
@@ -60,7 +64,11 @@ def random_scores(engine: Engine, n: int, seed: int, tasks=("paraphrase", "summa
         row = {"b_id": pair_id}
         for column in SCORE_COLUMNS:
             if column == "length_ratio":
-                value = float(rng.choice([0.5, 0.8, 1.0, 1.5, 2.0])) if rng.random() < 0.3 else rng.uniform(0.3, 2.5)
+                value = (
+                    float(rng.choice([0.5, 0.8, 1.0, 1.5, 2.0]))
+                    if rng.random() < 0.3
+                    else rng.uniform(0.3, 2.5)
+                )
             elif column == "numbers_ok":
                 value = float(rng.random() < 0.8)
             else:  # coarse values make ties and exact-threshold hits common

@@ -18,8 +18,10 @@ def random_recipe(rng: np.random.Generator, task: str) -> Recipe:
     semantic = "nli" if rng.random() < 0.5 else "embedding"
     base = Recipe.default(task, semantic)
     mins = {c: float(rng.choice([v, v, 0.7, 0.75, 0.8, 0.9])) for c, v in base.min.items()}
-    maxs = {c: max(float(rng.choice([v, v, 0.75, 0.9])) * (2 if c == "length_ratio" else 1), mins.get(c, 0.0))
-            for c, v in base.max.items()}
+    maxs = {
+        c: max(float(rng.choice([v, v, 0.75, 0.9])) * (2 if c == "length_ratio" else 1), mins.get(c, 0.0))
+        for c, v in base.max.items()
+    }
     return Recipe(task, mins, maxs, dedup=bool(rng.random() < 0.7))
 
 
