@@ -34,9 +34,12 @@ class AppContext:
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     #: The background job process; ``None`` when jobs are run elsewhere (a separate ``impossible worker``).
     worker: WorkerProcess | None = None
+    #: Where uploaded corpora are kept (default: ``uploads`` beside the export folder).
+    upload_dir: Path | None = None
     #: Components one page publishes for another (set while the app is being built).
     shared: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.export_dir = Path(self.export_dir).expanduser().resolve()
         self.export_dir.mkdir(parents=True, exist_ok=True)
+        self.upload_dir = Path(self.upload_dir or self.export_dir.parent / "uploads").expanduser().resolve()

@@ -23,7 +23,7 @@ from ui.plots import histograms_html
 from ui.recipe_controls import THRESHOLDS, controls_from_recipe, recipe_from_controls
 from ui.tables import CRITIC_COLUMNS, critic_rows, headline, pairs_table_html
 
-PAGE_SIZE = 20
+PAGE_SIZE = 15
 SORTS = [
     ("id (oldest first)", "id"),
     ("id (newest first)", "-id"),
@@ -63,7 +63,7 @@ def curate_view(ctx: AppContext, recipe: Recipe, which: str, sort: str, page_num
 
 def render(ctx: AppContext) -> None:
     with gr.Row(equal_height=False):
-        with gr.Column(scale=1, min_width=320):
+        with gr.Column(scale=1, min_width=340):
             gr.Markdown("#### Critics")
             task = gr.Radio(list(TASKS), value="paraphrase", label="Task")
             controls: list[gr.components.Component] = [task]
@@ -71,9 +71,9 @@ def render(ctx: AppContext) -> None:
             numbers = gr.Checkbox(True, label="Numbers: every number in the target appears in the source")
             controls += [dedup, numbers]
             for t in THRESHOLDS:
-                with gr.Row(equal_height=True):
-                    enabled = gr.Checkbox(True, label="on", scale=0, min_width=60, container=False)
-                    slider = gr.Slider(t.low, t.high, value=t.fallback, step=t.step, label=t.label, scale=5)
+                with gr.Group():
+                    enabled = gr.Checkbox(True, label=t.label, container=False)
+                    slider = gr.Slider(t.low, t.high, value=t.fallback, step=t.step, show_label=False)
                 controls += [enabled, slider]
             reset = gr.Button("Reset to the default recipe", size="sm")
         with gr.Column(scale=3):
@@ -86,8 +86,8 @@ def render(ctx: AppContext) -> None:
         which = gr.Radio(["kept", "rejected"], value="kept", label="Show", scale=1)
         sort = gr.Dropdown(SORTS, value="id", label="Sort", scale=2)
         page_number = gr.Number(1, label="Page", precision=0, scale=1, minimum=None)
-        prev_btn = gr.Button("◀ Previous", scale=1)
-        next_btn = gr.Button("Next ▶", scale=1)
+        prev_btn = gr.Button("◀ Previous", size="sm", scale=1)
+        next_btn = gr.Button("Next ▶", size="sm", scale=1)
     page_info = gr.Markdown()
     table = gr.HTML(elem_id="curate-table")
     recipe_state = gr.State(None)

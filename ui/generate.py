@@ -1,0 +1,253 @@
+"""Generate page: start generation and scoring jobs, watch every job (status, progress, rate, ETA, log,
+errors), cancel or resume one, and see the equivalent CLI command.
+
+Jobs are rows in the database run by the worker process (``ui.worker``), never by the web server: a page
+reload, a second tab or an app restart shows the same jobs, and a long job never blocks the UI.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from db import jobs as job_rows
+from pipeline.types import TASKS
+from ui.common import user_errors
+from ui.context import AppContext
+from ui.forms import FormError, as_int
+from ui.job_forms import DEVICES, command_preview, generation_params, score_params
+from ui.jobview import JOB_COLUMNS, job_summary, job_table, last_log_lines
+
+POLL_S = 2.0
+NEWS_PREFIXES = "(CNN) --\nEgypt (Reuters) --\nCAIRO, Egypt (AP) --"
+
+
+def worker_status(ctx: AppContext) -> str:
+    if ctx.worker is None:
+        return f"No worker started by the studio: run `impossible worker --db {ctx.db_url}` to execute jobs."
+    state = f"running (pid {ctx.worker.pid})" if ctx.worker.alive() else "restarting"
+    restarts = f", restarted {ctx.worker.restarts}×" if ctx.worker.restarts else ""
+    return f"Job worker {state}{restarts}. Jobs run in that process, not in the web server."
+
+
+def jobs_view(ctx: AppContext, selected: Any) -> list[Any]:
+    """The job table, the selected job's headline and last log lines, and the worker's state."""
+    rows = job_rows.recent(ctx.engine, 30)
+    job_id = (
+        int(selected)
+        if isinstance(selected, (int, float)) and selected
+        else (rows[0]["id"] if rows else None)
+    )
+    row = next((r for r in rows if r["id"] == job_id), None) or (
+        job_rows.get(ctx.engine, job_id) if job_id else None
+    )
+    return [job_table(rows), job_summary(row), last_log_lines(row), worker_status(ctx)]
+
+
+def render(ctx: AppContext) -> None:
+    with gr.Row(equal_height=False):
+        with gr.Column():
+            gr.Markdown("#### 1 · Generate candidate pairs")
+            teacher = gr.Textbox(
+                "embedded", label="Teacher (embedded = SmolLM2-135M, a hub id, a folder or a .gguf)"
+            )
+            with gr.Row():
+                task = gr.Radio(list(TASKS), value="paraphrase", label="Task")
+                source = gr.Radio(
+                    [("domain prefixes", "teacher"), ("uploaded corpus", "corpus")],
+                    value="teacher",
+                    label="Contexts from",
+                )
+            prefixes = gr.Textbox(
+                NEWS_PREFIXES, lines=3, label="Domain prefixes (one per line; empty = the news defaults)"
+            )
+            with gr.Row(equal_height=True):
+                corpus_file = gr.File(
+                    label="Corpus (.txt one context per line, or .jsonl with a text field)",
+                    file_types=[".txt", ".jsonl"],
+                    scale=2,
+                )
+                corpus = gr.Textbox(label="Uploaded corpus on the server", interactive=False, scale=2)
+            with gr.Row():
+                contexts = gr.Number(20, label="Contexts")
+                samples = gr.Number(16, label="Samples per context")
+                seed = gr.Number(0, label="Seed")
+            with gr.Row():
+                temperature = gr.Number(0.5, label="Temperature")
+                top_p = gr.Number(0.9, label="Top-p")
+                gen_device = gr.Dropdown(list(DEVICES), value="auto", label="Device")
+            gen_cmd = gr.Code(label="Equivalent command", language="shell", lines=2, interactive=False)
+            start_gen = gr.Button("Start generation", variant="primary")
+        with gr.Column():
+            gr.Markdown("#### 2 · Score the pairs")
+            nli = gr.Textbox(
+                "",
+                label="NLI model (hub id or folder; empty = none)",
+                placeholder="e.g. alisawuffles/roberta-large-wanli",
+            )
+            gr.Markdown(
+                "Without an NLI model the semantic critic is **embedding cosine** (weaker than the paper's "
+                "bidirectional entailment); the Curate page says which one a database was scored with.",
+                elem_classes="id-hint",
+            )
+            embedder = gr.Textbox(
+                "embedded", label="Embedder (embedded = all-MiniLM-L6-v2, a hub id, a folder, or none)"
+            )
+            with gr.Row():
+                batch_size = gr.Number(512, label="Pairs per batch")
+                score_device = gr.Dropdown(list(DEVICES), value="auto", label="Device")
+            score_cmd = gr.Code(label="Equivalent command", language="shell", lines=2, interactive=False)
+            start_score = gr.Button("Start scoring", variant="primary")
+            submit_msg = gr.Markdown()
+    gr.Markdown("#### Jobs")
+    worker_md = gr.Markdown(elem_classes="id-hint")
+    table = gr.Dataframe(headers=JOB_COLUMNS, interactive=False, wrap=True, elem_id="jobs-table")
+    with gr.Row(equal_height=True):
+        job_id = gr.Number(None, label="Job", precision=0, scale=1)
+        cancel = gr.Button("Cancel job", variant="stop", scale=1)
+        resume = gr.Button("Resume job", scale=1)
+    with gr.Row(equal_height=False):
+        detail = gr.Markdown()
+        log_box = gr.Textbox(
+            label="Last log lines", lines=8, max_lines=12, interactive=False, autoscroll=True
+        )
+
+    gen_fields = [
+        teacher,
+        task,
+        source,
+        prefixes,
+        corpus,
+        contexts,
+        samples,
+        temperature,
+        top_p,
+        seed,
+        gen_device,
+    ]
+    score_fields = [nli, embedder, batch_size, score_device]
+    job_outputs = [table, detail, log_box, worker_md]
+
+    def gen_params(
+        teacher, task, source, prefixes, corpus, contexts, samples, temperature, top_p, seed, device
+    ):
+        return generation_params(
+            teacher=teacher,
+            task=task,
+            context_source=source,
+            prefixes=prefixes,
+            corpus=corpus,
+            contexts=contexts,
+            samples=samples,
+            temperature=temperature,
+            top_p=top_p,
+            seed=seed,
+            device=device,
+            upload_dir=ctx.upload_dir,
+        )
+
+    def preview_generate(*values: Any) -> str:
+        return command_preview(ctx.db_url, "generate", lambda: gen_params(*values))
+
+    def preview_score(*values: Any) -> str:
+        return command_preview(
+            ctx.db_url,
+            "score",
+            lambda: score_params(nli=values[0], embedder=values[1], batch_size=values[2], device=values[3]),
+        )
+
+    @user_errors
+    def submit_generate(*values: Any) -> list[Any]:
+        job = job_rows.submit(ctx.engine, "generate", gen_params(*values))
+        return [f"Queued generation job **{job}**.", job, *jobs_view(ctx, job)]
+
+    @user_errors
+    def submit_score(nli_value: Any, embedder_value: Any, batch_value: Any, device_value: Any) -> list[Any]:
+        params = score_params(
+            nli=nli_value, embedder=embedder_value, batch_size=batch_value, device=device_value
+        )
+        job = job_rows.submit(ctx.engine, "score", params)
+        return [f"Queued scoring job **{job}**.", job, *jobs_view(ctx, job)]
+
+    @user_errors
+    def upload_corpus(file_path: str | None) -> str:
+        if not file_path:
+            return ""
+        size = Path(file_path).stat().st_size
+        if size > ctx.max_upload_bytes:
+            raise FormError(
+                f"The corpus is {size / 2**20:.1f} MB; the studio accepts at most {ctx.max_upload_bytes / 2**20:g} MB."
+            )
+        ctx.upload_dir.mkdir(parents=True, exist_ok=True)
+        target = ctx.upload_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{Path(file_path).name}"
+        shutil.copyfile(file_path, target)
+        return str(target)
+
+    @user_errors
+    def cancel_job(selected: Any) -> list[Any]:
+        job = as_int(selected, "Job", low=1)
+        status = job_rows.request_cancel(ctx.engine, job)
+        gr.Info(f"Job {job}: {status.replace('_', ' ')}.")
+        return jobs_view(ctx, job)
+
+    @user_errors
+    def resume_job(selected: Any) -> list[Any]:
+        job = as_int(selected, "Job", low=1)
+        row = job_rows.get(ctx.engine, job)
+        if row is None:
+            raise FormError(f"No job with id {job}.")
+        if row["status"] not in ("failed", "cancelled"):
+            raise FormError(
+                f"Job {job} is {row['status']}; only a failed or cancelled job can be resumed (a job whose worker died resumes by itself)."
+            )
+        job_rows.requeue(ctx.engine, job)
+        gr.Info(f"Job {job} queued again; it continues from its last committed batch.")
+        return jobs_view(ctx, job)
+
+    def pick_job(evt: gr.SelectData, rows: Any) -> Any:
+        row_index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        return rows.iloc[row_index, 0] if hasattr(rows, "iloc") else rows[row_index][0]
+
+    for field in gen_fields:
+        field.change(preview_generate, gen_fields, gen_cmd, api_visibility="private", show_progress="hidden")
+    for field in score_fields:
+        field.change(preview_score, score_fields, score_cmd, api_visibility="private", show_progress="hidden")
+    corpus_file.upload(upload_corpus, corpus_file, corpus, api_name="upload_corpus").then(
+        lambda path: "corpus" if path else "teacher", corpus, source, api_visibility="private"
+    )
+    start_gen.click(
+        submit_generate,
+        gen_fields,
+        [submit_msg, job_id, *job_outputs],
+        api_name="start_generate",
+        preprocess=False,
+    )
+    start_score.click(
+        submit_score,
+        score_fields,
+        [submit_msg, job_id, *job_outputs],
+        api_name="start_score",
+        preprocess=False,
+    )
+    cancel.click(cancel_job, job_id, job_outputs, api_name="cancel_job", preprocess=False)
+    resume.click(resume_job, job_id, job_outputs, api_name="resume_job", preprocess=False)
+    table.select(pick_job, table, job_id, api_visibility="private").then(
+        lambda j: jobs_view(ctx, j), job_id, job_outputs, api_visibility="private"
+    )
+    timer = gr.Timer(POLL_S)
+    timer.tick(
+        lambda j: jobs_view(ctx, j),
+        job_id,
+        job_outputs,
+        api_name="list_jobs",
+        show_progress="hidden",
+        preprocess=False,
+    )
+    blocks = ctx.shared["blocks"]
+    blocks.load(lambda j: jobs_view(ctx, j), job_id, job_outputs, api_visibility="private", preprocess=False)
+    blocks.load(preview_generate, gen_fields, gen_cmd, api_visibility="private")
+    blocks.load(preview_score, score_fields, score_cmd, api_visibility="private")

@@ -1,0 +1,116 @@
+"""Review page: spot-check pairs one at a time (keys a = accept, r = reject, s = skip), with a note.
+
+The queue is either a random sample of the current survivors (its labels give an unbiased precision
+estimate, shown with a 95% interval) or the pairs nearest a threshold (to place the cut). A label
+overrides the critics in every later selection.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from curation.review import precision_estimate, review_queue, set_label
+from db.queries import pairs_by_id
+from ui.common import current_recipe, user_errors
+from ui.context import AppContext
+from ui.forms import as_int, choice
+from ui.shortcuts import KEY_TO_BUTTON
+from ui.tables import pair_card_html, precision_text
+
+QUEUE_SIZE = 50
+MODES = [("random sample of survivors (unbiased precision)", "random"), ("nearest a threshold", "boundary")]
+
+
+def _empty_queue(mode: str) -> dict[str, Any]:
+    return {"mode": mode, "ids": [], "pos": 0, "labelled": 0}
+
+
+def show(ctx: AppContext, queue: dict[str, Any], recipe_value: dict | None) -> list[Any]:
+    """Card, position, precision and cleared note for the pair at the queue's position."""
+    recipe = current_recipe(ctx.engine, recipe_value)
+    ids, pos = queue["ids"], queue["pos"]
+    row = None
+    if pos < len(ids):
+        found = pairs_by_id(ctx.engine, [ids[pos]])
+        row = {**found[0], "queue": queue["mode"]} if found else None
+    position = f"{pos + 1} of {len(ids)}" if row else ""
+    status = f"{queue['labelled']} labelled in this session · queue: {queue['mode']}"
+    return [
+        queue,
+        pair_card_html(row, recipe, position),
+        status,
+        precision_text(precision_estimate(ctx.engine, recipe)),
+        "",
+    ]
+
+
+def render(ctx: AppContext) -> None:
+    recipe_state = ctx.shared.get("recipe") or gr.State(None)
+    queue_state = gr.State(_empty_queue("random"))
+    with gr.Row(equal_height=True):
+        mode = gr.Radio(MODES, value="random", label="Queue", scale=3)
+        load = gr.Button("New queue", scale=1)
+    precision_md = gr.Markdown(elem_id="review-precision")
+    card = gr.HTML(elem_id="review-card")
+    note = gr.Textbox(label="Note (optional, saved with the label)", lines=1, elem_id="review-note")
+    with gr.Row():
+        accept = gr.Button("Accept  [a]", variant="primary", elem_id=KEY_TO_BUTTON["a"])
+        reject = gr.Button("Reject  [r]", variant="stop", elem_id=KEY_TO_BUTTON["r"])
+        skip = gr.Button("Skip  [s]", elem_id=KEY_TO_BUTTON["s"])
+    status = gr.Markdown(elem_classes="id-hint")
+    gr.Markdown(
+        "Keys work when the focus is not in the note box: **a** accept · **r** reject · **s** skip. "
+        "A label overrides the critics in every later selection and survives re-scoring.",
+        elem_classes="id-hint",
+    )
+    outputs = [queue_state, card, status, precision_md, note]
+
+    @user_errors
+    def new_queue(mode_value: str, recipe_value: dict | None) -> list[Any]:
+        mode_value = choice(mode_value, "Queue", ("random", "boundary"))
+        recipe = current_recipe(ctx.engine, recipe_value)
+        rows = review_queue(ctx.engine, recipe, mode_value, QUEUE_SIZE)
+        return show(ctx, {**_empty_queue(mode_value), "ids": [r["id"] for r in rows]}, recipe_value)
+
+    def decide(decision: str | None) -> Any:
+        @user_errors
+        def handler(
+            note_value: str, queue: dict[str, Any], mode_value: str, recipe_value: dict | None
+        ) -> list[Any]:
+            if queue["pos"] >= len(queue["ids"]):
+                gr.Warning("Nothing to label: the queue is empty. Press 'New queue'.")
+                return show(ctx, queue, recipe_value)
+            if decision is not None:
+                set_label(ctx.engine, queue["ids"][queue["pos"]], decision, note_value or "", queue["mode"])
+            queue = {**queue, "pos": queue["pos"] + 1, "labelled": queue["labelled"] + (decision is not None)}
+            if queue["pos"] >= len(queue["ids"]):
+                refilled = new_queue(queue["mode"], recipe_value)
+                refilled[0]["labelled"] = queue["labelled"]
+                return refilled
+            return show(ctx, queue, recipe_value)
+
+        return handler
+
+    @user_errors
+    def label_pair(pair_id: int, decision: str, note_value: str = "") -> str:
+        """Label any pair by id (API only): decision is accept, reject or clear."""
+        decision_value = choice(decision, "Decision", ("accept", "reject", "clear"))
+        stored = set_label(
+            ctx.engine,
+            as_int(pair_id, "Pair id"),
+            None if decision_value == "clear" else decision_value,
+            note_value or "",
+            "manual",
+        )
+        return f"pair {pair_id}: {stored['decision'] if stored else 'label cleared'}"
+
+    decide_inputs = [note, queue_state, mode, recipe_state]
+    load.click(new_queue, [mode, recipe_state], outputs, api_name="review_queue")
+    mode.change(new_queue, [mode, recipe_state], outputs, api_name="review_mode", show_progress="hidden")
+    accept.click(decide("accept"), decide_inputs, outputs, api_name="accept", show_progress="hidden")
+    reject.click(decide("reject"), decide_inputs, outputs, api_name="reject", show_progress="hidden")
+    skip.click(decide(None), decide_inputs, outputs, api_name="skip", show_progress="hidden")
+    gr.api(label_pair, api_name="label_pair")
+    ctx.shared["blocks"].load(new_queue, [mode, recipe_state], outputs, api_name="load_review")

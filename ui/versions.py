@@ -1,0 +1,189 @@
+"""Versions page: save the current recipe as a named version, list and compare versions, load a version's
+recipe back into the Curate page, export a version (or the current selection) as JSONL, import JSONL.
+
+Exports are written inside the export folder only (``safe_export_path``) and offered as a download;
+imports are size-limited and validated line by line before anything is written.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from curation.export import export_jsonl, import_jsonl, safe_export_path
+from curation.versions import diff_versions, get_version, list_versions, save_version, version_recipe
+from pipeline.types import TASKS
+from ui.common import current_recipe, user_errors
+from ui.context import AppContext
+from ui.forms import FormError, choice
+
+CURRENT = "current selection"
+VERSION_COLUMNS = ["id", "name", "pairs", "recipe hash", "thresholds", "dedup", "created"]
+
+
+def _thresholds(recipe: dict[str, Any]) -> str:
+    mins = [f"{c} ≥ {v:g}" for c, v in (recipe.get("min") or {}).items()]
+    maxs = [f"{c} ≤ {v:g}" for c, v in (recipe.get("max") or {}).items()]
+    return f"{recipe.get('task')}: " + ", ".join(mins + maxs)
+
+
+def version_table(ctx: AppContext) -> list[list[Any]]:
+    return [
+        [
+            v["id"],
+            v["name"],
+            v["pair_count"],
+            v["recipe_hash"],
+            _thresholds(v["recipe"]),
+            v["recipe"].get("dedup"),
+            v["created_at"].strftime("%Y-%m-%d %H:%M"),
+        ]
+        for v in reversed(list_versions(ctx.engine))
+    ]
+
+
+def diff_markdown(diff: dict[str, Any]) -> str:
+    a, b = diff["a"], diff["b"]
+    lines = [
+        f"### {a['name']} → {b['name']}",
+        f"**+{diff['added']:,} added · −{diff['removed']:,} removed · {diff['common']:,} in both** "
+        f"({a['pair_count']:,} → {b['pair_count']:,} pairs)",
+        "Recipe changes: " + ("; ".join(diff["recipe_changes"]) or "none (same thresholds; labels differ)"),
+    ]
+    for title, key in (("Added (sample)", "added_sample"), ("Removed (sample)", "removed_sample")):
+        if diff[key]:
+            lines.append(f"**{title}**")
+            lines += [f"- `{r['id']}` {r['source']} → {r['target']}" for r in diff[key]]
+    return "\n\n".join(lines)
+
+
+def export_name(which: str, given: str, recipe_hash: str) -> str:
+    """The file name to write: the user's (``.jsonl`` added) or ``<version or selection>-<hash>.jsonl``."""
+    name = (given or "").strip()
+    if not name:
+        stem = "selection" if which == CURRENT else re.sub(r"[^A-Za-z0-9_.-]+", "_", which)
+        name = f"{stem}-{recipe_hash}"
+    return name if name.endswith(".jsonl") else name + ".jsonl"
+
+
+def render(ctx: AppContext) -> None:
+    recipe_state = ctx.shared.get("recipe") or gr.State(None)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2):
+            gr.Markdown("#### Save the current recipe")
+            recipe_view = gr.JSON(label="Current recipe (set on the Curate page)")
+            with gr.Row(equal_height=True):
+                name = gr.Textbox(label="Version name", placeholder="e.g. v1-strict", scale=3)
+                save = gr.Button("Save version", variant="primary", scale=1)
+            save_msg = gr.Markdown()
+        with gr.Column(scale=3):
+            gr.Markdown("#### Versions")
+            table = gr.Dataframe(headers=VERSION_COLUMNS, interactive=False, wrap=True)
+            with gr.Row(equal_height=True):
+                left = gr.Dropdown([], label="Compare", scale=2)
+                right = gr.Dropdown([], label="with", scale=2)
+                compare = gr.Button("Compare", scale=1)
+                load_recipe = gr.Button("Load left version into Curate", scale=1)
+            diff_md = gr.Markdown()
+    with gr.Row(equal_height=False):
+        with gr.Column():
+            gr.Markdown("#### Export JSONL")
+            with gr.Row(equal_height=True):
+                which = gr.Dropdown([CURRENT], value=CURRENT, label="What", scale=2)
+                file_name = gr.Textbox(label="File name (optional)", placeholder="auto", scale=2)
+                export = gr.Button("Export", variant="primary", scale=1)
+            export_msg = gr.Markdown()
+            download = gr.File(label="Download", interactive=False)
+        with gr.Column():
+            gr.Markdown(f"#### Import JSONL (up to {ctx.max_upload_bytes / 2**20:g} MB)")
+            with gr.Row(equal_height=True):
+                upload = gr.File(label="JSONL file", file_types=[".jsonl", ".json", ".txt"], scale=3)
+                task = gr.Dropdown(["from file", *TASKS], value="from file", label="Task", scale=1)
+            import_btn = gr.Button("Import")
+            import_msg = gr.Markdown()
+
+    def refresh() -> list[Any]:
+        names = [v["name"] for v in list_versions(ctx.engine)]
+        newest = names[-1] if names else None
+        older = names[-2] if len(names) > 1 else newest
+        return [
+            version_table(ctx),
+            gr.Dropdown(choices=names, value=older),
+            gr.Dropdown(choices=names, value=newest),
+            gr.Dropdown(choices=[CURRENT, *names]),
+        ]
+
+    listing = [table, left, right, which]
+
+    @user_errors
+    def save_current(name_value: str, recipe_value: dict | None) -> list[Any]:
+        version = save_version(ctx.engine, name_value, current_recipe(ctx.engine, recipe_value))
+        message = f"Saved **{version['name']}**: {version['pair_count']:,} pairs, recipe `{version['recipe_hash']}`."
+        return [message, *refresh()]
+
+    @user_errors
+    def compare_versions(a: str, b: str) -> str:
+        if not a or not b:
+            raise FormError("Pick two versions to compare.")
+        return diff_markdown(diff_versions(ctx.engine, a, b))
+
+    @user_errors
+    def export_file(which_value: str, name_value: str, recipe_value: dict | None) -> list[Any]:
+        if which_value == CURRENT:
+            recipe = current_recipe(ctx.engine, recipe_value)
+            path = safe_export_path(ctx.export_dir, export_name(CURRENT, name_value, recipe.hash))
+            count = export_jsonl(ctx.engine, path, recipe=recipe)
+        else:
+            version = get_version(ctx.engine, which_value)
+            path = safe_export_path(
+                ctx.export_dir, export_name(version["name"], name_value, version["recipe_hash"])
+            )
+            count = export_jsonl(ctx.engine, path, version=version["id"])
+        return [f"Wrote {count:,} pairs to `{path}`.", str(path)]
+
+    @user_errors
+    def import_file(file_path: str | None, task_value: str) -> str:
+        if not file_path:
+            raise FormError("Choose a JSONL file to import first.")
+        size = Path(file_path).stat().st_size
+        if size > ctx.max_upload_bytes:
+            raise FormError(
+                f"The file is {size / 2**20:.1f} MB; the studio imports at most {ctx.max_upload_bytes / 2**20:g} MB. "
+                "Use `impossible import` for bigger files."
+            )
+        task_value = choice(task_value, "Task", ("from file", *TASKS))
+        result = import_jsonl(ctx.engine, file_path, None if task_value == "from file" else task_value)
+        return (
+            f"Imported **{result['inserted']:,}** new pairs from {result['records']:,} lines "
+            f"({result['duplicates']:,} already present). Run a scoring job on the Generate page to fill in "
+            "missing scores."
+        )
+
+    @user_errors
+    def load_version_recipe(name_value: str, *view: Any) -> list[Any]:
+        if not name_value:
+            raise FormError("Pick a version (the left one) to load its recipe.")
+        return ctx.shared["curate"]["show_recipe"](version_recipe(get_version(ctx.engine, name_value)), *view)
+
+    recipe_state.change(lambda value: value, recipe_state, recipe_view, api_visibility="private")
+    save.click(save_current, [name, recipe_state], [save_msg, *listing], api_name="save_version")
+    compare.click(compare_versions, [left, right], diff_md, api_name="compare_versions")
+    export.click(
+        export_file, [which, file_name, recipe_state], [export_msg, download], api_name="export_jsonl"
+    )
+    import_btn.click(import_file, [upload, task], import_msg, api_name="import_jsonl")
+    gr.api(
+        lambda: [dict(v, created_at=str(v["created_at"])) for v in list_versions(ctx.engine)],
+        api_name="list_versions",
+    )
+    if "curate" in ctx.shared:
+        curate = ctx.shared["curate"]
+        load_recipe.click(
+            load_version_recipe, [left, *curate["inputs"]], curate["outputs"], api_name="load_version_recipe"
+        )
+    else:
+        load_recipe.visible = False
+    ctx.shared["blocks"].load(refresh, None, listing, api_name="list_versions_page")
