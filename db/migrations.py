@@ -49,9 +49,9 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
 
 
 def applied(engine: Engine) -> list[str]:
-    """Names of the migrations already applied to this database, in order."""
+    """Names of the migrations already applied to this database, in order (names are numbered)."""
     with engine.connect() as conn:
-        return list(conn.scalars(select(schema_migrations.c.name).order_by(schema_migrations.c.applied_at)))
+        return list(conn.scalars(select(schema_migrations.c.name).order_by(schema_migrations.c.name)))
 
 
 def migrate(engine: Engine) -> list[str]:
