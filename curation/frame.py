@@ -30,6 +30,38 @@ LABEL_NONE, LABEL_ACCEPT, LABEL_REJECT = 0, 1, -1
 NO_GROUP = np.iinfo(np.int64).min
 
 _LOAD_CHUNK = 200_000
+_VERDICTS_KEPT = 4
+
+
+@dataclass
+class Verdict:
+    """One recipe's selection on one frame, with the masks the statistics reuse."""
+
+    fails: dict[tuple[str, str], np.ndarray]  # (bound, column) -> the pair fails that threshold
+    fail_count: np.ndarray  # int8: thresholds failed
+    in_task: np.ndarray
+    passing: np.ndarray  # of the task and passing every threshold
+    critic_kept: np.ndarray  # passing, then dedup
+    selected: np.ndarray  # critic_kept with human labels applied
+    representatives: tuple[np.ndarray, np.ndarray]  # see ScoreFrame.representatives
+
+    @classmethod
+    def compute(cls, frame: ScoreFrame, recipe: Recipe) -> Verdict:
+        in_task = frame.task_mask(recipe.task)
+        fails = frame.check_fails(recipe)
+        fail_count = np.zeros(len(frame), dtype=np.int8)
+        for failed in fails.values():
+            fail_count += failed
+        passing = in_task & (fail_count == 0)
+        if recipe.dedup:
+            representatives = frame.representatives(recipe, passing)
+            critic_kept = passing & frame.ungrouped
+            critic_kept[frame.dedup_order(recipe)[representatives[1]]] = True
+        else:
+            representatives = (np.empty(0, np.int64), np.empty(0, np.int64))
+            critic_kept = passing
+        selected = frame.apply_labels(recipe, critic_kept)
+        return cls(fails, fail_count, in_task, passing, critic_kept, selected, representatives)
 
 
 @dataclass
@@ -44,6 +76,7 @@ class ScoreFrame:
     signature: tuple = ()
     engine: Engine | None = field(default=None, repr=False)  # where the pairs' text lives
     memo: dict = field(default_factory=dict, repr=False)  # derived arrays, computed once per frame
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -80,15 +113,36 @@ class ScoreFrame:
             self.memo[key] = grouped[order]
         return self.memo[key]
 
+    def dedup_rank(self, recipe: Recipe) -> np.ndarray:
+        """Each row's index in ``dedup_order`` (meaningless for ungrouped rows)."""
+        key = ("dedup_rank", recipe.semantic_columns)
+        if key not in self.memo:
+            order = self.dedup_order(recipe)
+            rank = np.zeros(len(self), dtype=np.int64)
+            rank[order] = np.arange(len(order))
+            self.memo[key] = rank
+        return self.memo[key]
+
+    @property
+    def ungrouped(self) -> np.ndarray:
+        if ("ungrouped",) not in self.memo:
+            self.memo[("ungrouped",)] = self.group == NO_GROUP
+        return self.memo[("ungrouped",)]
+
+    def representatives(self, recipe: Recipe, passing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each group with a passing pair: (group ids ascending, index in ``dedup_order`` of its best
+        passing pair)."""
+        order = self.dedup_order(recipe)
+        at = np.flatnonzero(passing[order])
+        groups = self.group[order[at]]
+        first = np.ones(len(at), dtype=bool)
+        first[1:] = groups[1:] != groups[:-1]
+        return groups[first], at[first]
+
     def dedup(self, recipe: Recipe, passing: np.ndarray) -> np.ndarray:
         """``passing`` narrowed to ungrouped pairs plus the best passing pair of each group."""
-        order = self.dedup_order(recipe)
-        kept = passing & (self.group == NO_GROUP)
-        positions = order[passing[order]]
-        groups = self.group[positions]
-        first = np.ones(len(positions), dtype=bool)
-        first[1:] = groups[1:] != groups[:-1]
-        kept[positions[first]] = True
+        kept = passing & self.ungrouped
+        kept[self.dedup_order(recipe)[self.representatives(recipe, passing)[1]]] = True
         return kept
 
     def critic_selection_mask(self, recipe: Recipe, passing: np.ndarray | None = None) -> np.ndarray:
@@ -103,7 +157,40 @@ class ScoreFrame:
 
     def selection_mask(self, recipe: Recipe, passing: np.ndarray | None = None) -> np.ndarray:
         """Boolean mask of the pairs the recipe keeps (same rule as ``curation.select``)."""
+        if passing is None:
+            return self.verdict(recipe).selected
         return self.apply_labels(recipe, self.critic_selection_mask(recipe, passing))
+
+    def verdict(self, recipe: Recipe) -> Verdict:
+        """Every intermediate mask of the recipe's selection, cached for the last few recipes."""
+        key = ("verdict", recipe.hash)
+        with self._lock:
+            if key not in self.memo:
+                for old in [k for k in self.memo if k[0] == "verdict"][: -(_VERDICTS_KEPT - 1) or None]:
+                    del self.memo[old]
+                self.memo[key] = Verdict.compute(self, recipe)
+            return self.memo[key]
+
+    def added_by(self, recipe: Recipe, verdict: Verdict, newly: np.ndarray) -> int:
+        """How many pairs the selection gains when the pairs in ``newly`` (failing today, of the task)
+        start to pass. Only a newly passing pair can be gained: it is, unless a human labelled it
+        (accepted = already in, rejected = never) or dedup prefers another pair of its group."""
+        candidates = np.flatnonzero(newly)
+        candidates = candidates[self.label[candidates] == LABEL_NONE]
+        if not recipe.dedup:
+            return len(candidates)
+        alone = self.ungrouped[candidates]
+        grouped = candidates[~alone]
+        at = np.sort(self.dedup_rank(recipe)[grouped])
+        groups = self.group[self.dedup_order(recipe)[at]]
+        first = np.ones(len(at), dtype=bool)
+        first[1:] = groups[1:] != groups[:-1]
+        at, groups = at[first], groups[first]
+        rep_groups, rep_at = verdict.representatives
+        index = np.minimum(np.searchsorted(rep_groups, groups), max(len(rep_groups) - 1, 0))
+        held = (rep_groups[index] == groups) if len(rep_groups) else np.zeros(len(groups), dtype=bool)
+        beats = ~held | (at < (rep_at[index] if len(rep_at) else at))
+        return int(alone.sum() + beats.sum())
 
     def selection(self, recipe: Recipe) -> np.ndarray:
         """Ids (ascending) of the pairs the recipe keeps."""
@@ -116,25 +203,44 @@ class ScoreFrame:
 
 # ---- loading ----------------------------------------------------------------------------------------
 def data_signature(engine: Engine) -> tuple:
-    """Cheap fingerprint of everything a frame holds; it changes whenever pairs, scores or labels do."""
+    """Cheap fingerprint of everything a frame holds, in one round trip: it changes whenever pairs are
+    added (max id: the studio never deletes pairs, and counting a million rows would cost ~50 ms), a
+    label is set or cleared (count, latest time), or a job that writes pairs or scores commits a batch.
+    Code that changes pairs any other way calls ``invalidate``."""
+    writing_jobs = jobs.c.kind.not_in(NON_PAIR_JOB_KINDS)
+    statement = select(
+        select(func.max(pairs.c.id)).scalar_subquery(),
+        select(func.count()).select_from(labels).scalar_subquery(),
+        select(func.max(labels.c.labelled_at)).scalar_subquery(),
+        select(func.count()).where(writing_jobs).scalar_subquery(),
+        select(func.max(jobs.c.id)).where(writing_jobs).scalar_subquery(),
+        select(func.sum(jobs.c.progress_done)).where(writing_jobs).scalar_subquery(),
+        select(func.max(jobs.c.finished_at)).where(writing_jobs).scalar_subquery(),
+    )
     with engine.connect() as conn:
-        pair_part = tuple(conn.execute(select(func.count(), func.max(pairs.c.id)).select_from(pairs)).one())
-        label_part = tuple(
-            conn.execute(select(func.count(), func.max(labels.c.labelled_at)).select_from(labels)).one()
-        )
-        job_part = tuple(
-            conn.execute(
-                select(
-                    func.count(),
-                    func.max(jobs.c.id),
-                    func.sum(jobs.c.progress_done),
-                    func.max(jobs.c.finished_at),
-                )
-                .select_from(jobs)
-                .where(jobs.c.kind.not_in(NON_PAIR_JOB_KINDS))
-            ).one()
-        )
-    return (*pair_part, *label_part, *job_part)
+        return tuple(conn.execute(statement).one())
+
+
+def _numeric_rows(engine: Engine, statement) -> np.ndarray:
+    """Run ``statement`` on the raw DBAPI cursor (plain tuples, no per-row objects) into a float64 array
+    with NaN for NULL; rows are fetched ``_LOAD_CHUNK`` at a time."""
+    compiled = statement.compile(dialect=engine.dialect, compile_kwargs={"render_postcompile": True})
+    params = (
+        tuple(compiled.params[name] for name in compiled.positiontup)
+        if compiled.positional
+        else compiled.params
+    )
+    width = len(statement.selected_columns)
+    blocks = []
+    with engine.connect() as conn:
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(str(compiled), params)
+            while rows := cursor.fetchmany(_LOAD_CHUNK):
+                blocks.append(np.array(rows, dtype=np.float64))
+        finally:
+            cursor.close()
+    return np.concatenate(blocks) if blocks else np.empty((0, width))
 
 
 def load_frame(engine: Engine) -> ScoreFrame:
@@ -142,13 +248,9 @@ def load_frame(engine: Engine) -> ScoreFrame:
     signature = data_signature(engine)
     task_code = case({name: index for index, name in enumerate(TASKS)}, value=pairs.c.task, else_=-1)
     columns = [pairs.c.id, task_code, *[pairs.c[c] for c in SCORE_COLUMNS], pairs.c.dedup_group]
-    blocks = []
+    data = _numeric_rows(engine, select(*columns).order_by(pairs.c.id))
     with engine.connect() as conn:
-        result = conn.execution_options(stream_results=True).execute(select(*columns).order_by(pairs.c.id))
-        while rows := result.fetchmany(_LOAD_CHUNK):
-            blocks.append(np.array(rows, dtype=np.float64) if rows else np.empty((0, len(columns))))
         label_rows = conn.execute(select(labels.c.pair_id, labels.c.decision)).all()
-    data = np.concatenate(blocks) if blocks else np.empty((0, len(columns)))
     ids = data[:, 0].astype(np.int64)
     group_col = data[:, -1]
     group = np.where(np.isnan(group_col), NO_GROUP, np.nan_to_num(group_col)).astype(np.int64)

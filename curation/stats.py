@@ -52,11 +52,19 @@ def bin_index(frame: ScoreFrame, column: str) -> np.ndarray:
     return frame.memo[key]
 
 
-def histogram(frame: ScoreFrame, column: str, mask: np.ndarray) -> tuple[list[int], int]:
-    """Counts per bin of ``column`` over the pairs in ``mask``, and how many of them lack the score."""
-    index = bin_index(frame, column)[mask]
+def histogram(frame: ScoreFrame, column: str, positions: np.ndarray) -> tuple[list[int], int]:
+    """Counts per bin of ``column`` over the pairs at ``positions``, and how many of them lack the score."""
+    index = bin_index(frame, column)[positions]
     counts = np.bincount(index + 1, minlength=BINS[column][2] + 1)
     return counts[1:].tolist(), int(counts[0])
+
+
+def task_histogram(frame: ScoreFrame, column: str, task: str) -> tuple[list[int], int]:
+    """``histogram`` over every pair of ``task`` (independent of thresholds, so computed once per frame)."""
+    key = ("task_histogram", column, task)
+    if key not in frame.memo:
+        frame.memo[key] = histogram(frame, column, np.flatnonzero(frame.task_mask(task)))
+    return frame.memo[key]
 
 
 def loosened(bound: str, column: str, value: float) -> float:
@@ -73,24 +81,15 @@ def summarize(engine_or_frame: Engine | ScoreFrame, recipe: Recipe) -> dict[str,
     """Survivors, what each critic removes (alone / only it / loosening it one step would add), dedup and
     label effects, and a histogram per score over the task's pairs and over the survivors."""
     frame = _frame(engine_or_frame)
-    in_task = frame.task_mask(recipe.task)
-    fails = frame.check_fails(recipe)
-    fail_count = np.zeros(len(frame), dtype=np.int8)
-    for failed in fails.values():
-        fail_count += failed
-    passing = in_task & (fail_count == 0)
-    critic_kept = frame.critic_selection_mask(recipe, passing)
-    selected = frame.apply_labels(recipe, critic_kept)
-    survivors = int(selected.sum())
-
+    verdict = frame.verdict(recipe)
+    in_task, selected, passing = verdict.in_task, verdict.selected, verdict.passing
     critics = []
-    for (bound, column), failed in fails.items():
+    for (bound, column), failed in verdict.fails.items():
         threshold = getattr(recipe, bound)[column]
-        only = failed & in_task & (fail_count == 1)
+        only = failed & in_task & (verdict.fail_count == 1)
         step_to = loosened(bound, column, threshold)
         values = frame.scores[column]
         newly = only & ((values >= step_to) if bound == "min" else (values <= step_to))
-        wider = frame.selection_mask(recipe, passing | newly) if newly.any() else selected
         critics.append(
             {
                 "bound": bound,
@@ -99,14 +98,15 @@ def summarize(engine_or_frame: Engine | ScoreFrame, recipe: Recipe) -> dict[str,
                 "removes_alone": int((failed & in_task).sum()),
                 "removes_only": int(only.sum()),
                 "loosen_to": step_to,
-                "loosen_adds": int((wider & ~selected).sum()),
+                "loosen_adds": frame.added_by(recipe, verdict, newly),
             }
         )
 
+    kept_positions = np.flatnonzero(selected)
     histograms = {}
     for column in SCORE_COLUMNS:
-        all_counts, all_missing = histogram(frame, column, in_task)
-        kept_counts, kept_missing = histogram(frame, column, selected)
+        all_counts, all_missing = task_histogram(frame, column, recipe.task)
+        kept_counts, kept_missing = histogram(frame, column, kept_positions)
         histograms[column] = {
             "edges": bin_edges(column),
             "all": all_counts,
@@ -117,6 +117,7 @@ def summarize(engine_or_frame: Engine | ScoreFrame, recipe: Recipe) -> dict[str,
             "max": recipe.max.get(column),
         }
 
+    critic_kept = verdict.critic_kept
     task_labels = frame.label[in_task]
     return {
         "task": recipe.task,
@@ -129,7 +130,7 @@ def summarize(engine_or_frame: Engine | ScoreFrame, recipe: Recipe) -> dict[str,
         "rejected": int((task_labels == LABEL_REJECT).sum()),
         "human_added": int((selected & ~critic_kept).sum()),
         "human_removed": int((critic_kept & ~selected).sum()),
-        "survivors": survivors,
+        "survivors": len(kept_positions),
         "critics": critics,
         "histograms": histograms,
     }
@@ -194,10 +195,10 @@ def page(
     frame = _frame(engine_or_frame)
     if frame.engine is None:
         raise ValueError("This frame has no engine to read pair text from; pass the engine instead.")
-    selected = frame.selection_mask(recipe)
-    mask = selected if which == "kept" else frame.task_mask(recipe.task) & ~selected
+    verdict = frame.verdict(recipe)
+    selected, critic_pass = verdict.selected, verdict.passing
+    mask = selected if which == "kept" else verdict.in_task & ~selected
     chosen = _order(frame, np.flatnonzero(mask), sort, offset + limit)[offset:]
-    critic_pass = frame.critic_pass(recipe)
     rows = pairs_by_id(frame.engine, frame.ids[chosen].tolist())
     notes = _notes(frame.engine, [row["id"] for row in rows])
     out = []

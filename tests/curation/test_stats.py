@@ -124,3 +124,25 @@ def test_stats_report_names_semantic_critic_and_stages(engine):
     report = stats_report(engine)
     assert "embedding cosine (no NLI model has scored this database)" in report
     assert "survivors" in report and "min embed_cosine" in report
+
+
+@pytest.mark.parametrize("seed", [11, 12])
+def test_loosen_adds_equals_a_full_recomputation(engine, seed):
+    from tests.curation.test_frame import random_recipe
+
+    ids = random_scores(engine, 400, seed)
+    rng = np.random.default_rng(seed)
+    for pair_id in rng.choice(ids, size=30, replace=False):
+        set_label(engine, int(pair_id), "accept" if rng.random() < 0.5 else "reject")
+    frame = frames.get_frame(engine)
+    checked = 0
+    for _ in range(10):
+        recipe = random_recipe(rng, str(rng.choice(["paraphrase", "summary"])))
+        summary = summarize(frame, recipe)
+        selected = frame.selection_mask(recipe)
+        for c in summary["critics"]:
+            wider = recipe.with_threshold(c["bound"], c["column"], c["loosen_to"])
+            expected = int((frame.selection_mask(wider) & ~selected).sum())
+            assert c["loosen_adds"] == expected, (recipe, c)
+            checked += expected > 0
+    assert checked > 0
