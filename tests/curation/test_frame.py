@@ -80,3 +80,15 @@ def test_empty_database_gives_empty_selection(engine):
     frame = frames.get_frame(engine)
     assert len(frame) == 0
     assert frame.selection(Recipe.default()).tolist() == []
+
+
+def test_frame_agrees_with_sql_on_every_backend(any_engine):
+    """The same agreement on PostgreSQL (when IMPOSSIBLE_TEST_PG_URL is set) as on SQLite."""
+    ids = random_scores(any_engine, 200, 5)
+    rng = np.random.default_rng(5)
+    for pair_id in rng.choice(ids, size=20, replace=False):
+        set_label(any_engine, int(pair_id), "accept" if rng.random() < 0.5 else "reject")
+    frame = frames.get_frame(any_engine)
+    for _ in range(8):
+        recipe = random_recipe(rng, str(rng.choice(["paraphrase", "summary"])))
+        assert np.array_equal(frame.selection(recipe), selected_ids(any_engine, recipe)), recipe

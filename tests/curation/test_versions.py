@@ -57,3 +57,17 @@ def test_diff_counts_added_and_removed(engine):
     assert (back["added"], back["removed"]) == (0, 2) and keep not in [
         r["id"] for r in back["removed_sample"]
     ]
+
+
+def test_save_diff_and_export_on_every_backend(any_engine, tmp_path):
+    """Versions (INSERT ... SELECT) and export run on PostgreSQL too when IMPOSSIBLE_TEST_PG_URL is set."""
+    from curation.export import export_jsonl, import_jsonl
+
+    add_scored(any_engine)
+    add_scored(any_engine, rouge_l=0.78)
+    save_version(any_engine, "strict", NLI)
+    save_version(any_engine, "loose", NLI.with_threshold("max", "rouge_l", 0.8))
+    assert diff_versions(any_engine, "strict", "loose")["added"] == 1
+    out = tmp_path / "loose.jsonl"
+    assert export_jsonl(any_engine, out, version="loose") == 2
+    assert import_jsonl(any_engine, out)["duplicates"] == 2
