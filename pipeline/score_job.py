@@ -1,0 +1,301 @@
+"""The score job: every critic on every pair that still needs it, cheapest first, then dedup groups.
+
+Parameters (``jobs.params``; every key optional):
+
+================  ==========  ==============================================================================
+key               default     meaning
+================  ==========  ==============================================================================
+nli               null        NLI model (hub id or folder); null = no NLI, the semantic critic is embed_cosine
+embedder          "embedded"  sentence embedder: "embedded" (all-MiniLM-L6-v2), a hub id / folder, or null
+gate              {}          ``{"min": {col: v}, "max": {col: v}}`` overrides of the pre-gate
+                              (``pipeline.critics.gate``); a value of null switches that check off
+batch_size        512         pairs per committed batch
+device            "auto"      "cpu", "cuda", "cuda:1", ... ("auto" = CUDA when present)
+dedup_threshold   0.75        mutual score at which two sentences count as the same (``critics.dedup``)
+================  ==========  ==============================================================================
+
+Stages: (1) length ratio, ROUGE-L and numbers on every pair missing one; (2) embedding cosine on the
+pairs whose cheap scores pass the gate; (3) NLI on the pairs whose cheap scores and embedding cosine
+pass the gate; (4) dedup groups over the whole database. Work is whatever score column is NULL, read in
+id order, and each batch's scores commit with the job's progress in one transaction: a stored score is
+never recomputed (the UPDATE even keeps a value that appeared meanwhile), and a killed job resumes
+where it stopped. A pair a critic cannot score (an empty sentence) gets ``score_error`` and the job goes
+on; ``nli_model`` / ``embed_model`` record which model produced each row's semantic scores.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy import ColumnElement, Engine, bindparam, func, select, update
+
+from db.schema import pairs
+from pipeline.critics import dedup, lexical, semantic
+from pipeline.critics.gate import Gate, cheap_pending, embedding_pending, nli_pending
+from pipeline.runner import JobContext, UserError
+
+LOG_EVERY_S = 30.0
+EMBEDDED = "embedded"  # = models.loading.EMBEDDED, not imported here: that module pulls in torch
+Row = dict[str, Any]
+Scorer = Callable[[list[Row]], list[Row]]
+
+
+@dataclass(frozen=True)
+class ScoreSettings:
+    """The job's parameters, validated."""
+
+    nli: str | None = None
+    embedder: str | None = EMBEDDED
+    gate: Gate = field(default_factory=Gate.from_params)
+    batch_size: int = 512
+    device: str = "auto"
+    dedup_threshold: float = dedup.DEFAULT_DEDUP_THRESHOLD
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> ScoreSettings:
+        """Raise ``UserError`` naming the first bad parameter."""
+        unknown = set(params) - {"nli", "embedder", "gate", "batch_size", "device", "dedup_threshold"}
+        if unknown:
+            raise UserError(f"Unknown score parameter(s): {', '.join(sorted(unknown))}.")
+        try:
+            gate = Gate.from_params(params.get("gate"))
+        except ValueError as exc:
+            raise UserError(f"Bad pre-gate: {exc}") from exc
+        batch_size = params.get("batch_size", 512)
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise UserError(f"batch_size must be a positive whole number, not {batch_size!r}.")
+        threshold = params.get("dedup_threshold", dedup.DEFAULT_DEDUP_THRESHOLD)
+        if not isinstance(threshold, (int, float)) or not 0.0 <= threshold <= 1.0:
+            raise UserError(f"dedup_threshold must be a number in [0, 1], not {threshold!r}.")
+
+        def model(key: str, default: str | None) -> str | None:
+            value = params.get(key, default)
+            return None if value is None or str(value).strip().lower() in ("", "none") else str(value)
+
+        return cls(
+            nli=model("nli", None),
+            embedder=model("embedder", EMBEDDED),
+            gate=gate,
+            batch_size=batch_size,
+            device=str(params.get("device") or "auto"),
+            dedup_threshold=float(threshold),
+        )
+
+
+# ---- reading and writing batches ----------------------------------------------------------------
+
+
+def count_where(engine: Engine, predicate: ColumnElement[bool]) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(pairs).where(predicate)).scalar_one()
+
+
+def read_batch(engine: Engine, predicate: ColumnElement[bool], after_id: int, limit: int) -> list[Row]:
+    """The next ``limit`` pending pairs after ``after_id`` (id order, so a batch is never re-read)."""
+    columns = [pairs.c.id, pairs.c.task, pairs.c.source, pairs.c.target]
+    columns += [pairs.c[c] for c in (*lexical.CHEAP_COLUMNS, "nli_forward", "nli_backward")]
+    query = select(*columns).where(predicate, pairs.c.id > after_id).order_by(pairs.c.id).limit(limit)
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def score_update(columns: tuple[str, ...]):
+    """``UPDATE pairs`` by id that fills only NULL cells (a stored score is never replaced)."""
+    fill = [*columns, "score_error"]
+    return (
+        update(pairs)
+        .where(pairs.c.id == bindparam("pair_id"))
+        .values({c: func.coalesce(pairs.c[c], bindparam(f"new_{c}")) for c in fill})
+    )
+
+
+def as_update_rows(results: list[Row], columns: tuple[str, ...]) -> list[Row]:
+    """``{"pair_id", "new_<col>"...}`` with every key present (executemany needs uniform rows)."""
+    keys = [*columns, "score_error"]
+    return [{"pair_id": r["id"], **{f"new_{k}": r.get(k) for k in keys}} for r in results]
+
+
+def isolate_row_errors(scorer: Scorer, rows: list[Row]) -> list[Row]:
+    """Score a batch; if it raises, score row by row and record each failing row's error.
+
+    When every row fails alone as well, the failure is not about the rows (a broken model, memory):
+    the first error is raised so the job fails and can be resumed, instead of marking good pairs.
+    """
+    try:
+        return scorer(rows)
+    except Exception as batch_error:
+        results, failures = [], 0
+        for row in rows:
+            try:
+                results.extend(scorer([row]))
+            except Exception as exc:
+                failures += 1
+                results.append({"id": row["id"], "score_error": f"{type(exc).__name__}: {exc}"[:500]})
+        if failures == len(rows):
+            raise batch_error
+        return results
+
+
+# ---- the three scoring stages -------------------------------------------------------------------
+
+
+def score_cheap(rows: list[Row]) -> list[Row]:
+    """Length ratio, ROUGE-L and numbers for the cells still NULL; a ``CriticError`` marks the row."""
+    out = []
+    for row in rows:
+        missing = tuple(c for c in lexical.CHEAP_COLUMNS if row[c] is None)
+        try:
+            out.append(
+                {"id": row["id"], **lexical.cheap_scores(row["source"], row["target"], row["task"], missing)}
+            )
+        except lexical.CriticError as exc:
+            out.append({"id": row["id"], "score_error": str(exc)})
+    return out
+
+
+def embedding_scorer(embedder, model_batch: int) -> Scorer:
+    def score(rows: list[Row]) -> list[Row]:
+        cosine = semantic.embedding_cosine(
+            embedder, [r["source"] for r in rows], [r["target"] for r in rows], batch_size=model_batch
+        )
+        return [
+            {"id": r["id"], "embed_cosine": float(c), "embed_model": embedder.name}
+            for r, c in zip(rows, cosine, strict=True)
+        ]
+
+    return score
+
+
+def nli_scorer(scorer, model_batch: int) -> Scorer:
+    def score(rows: list[Row]) -> list[Row]:
+        forward, backward = semantic.nli_scores(
+            scorer,
+            [r["source"] for r in rows],
+            [r["target"] for r in rows],
+            need_forward=[r["nli_forward"] is None for r in rows],
+            need_backward=[r["task"] == "paraphrase" and r["nli_backward"] is None for r in rows],
+            batch_size=model_batch,
+        )
+        return [
+            {
+                "id": r["id"],
+                "nli_forward": None if np.isnan(f) else float(f),
+                "nli_backward": None if np.isnan(b) else float(b),
+                "nli_model": scorer.name,
+            }
+            for r, f, b in zip(rows, forward, backward, strict=True)
+        ]
+
+    return score
+
+
+@dataclass
+class Stage:
+    """One critic family: which pairs it needs, what it writes, and how to load its model lazily."""
+
+    name: str
+    pending: ColumnElement[bool]
+    columns: tuple[str, ...]
+    make_scorer: Callable[[], Scorer]
+
+
+def run_stage(ctx: JobContext, stage: Stage, batch_size: int, remaining_later: int) -> int:
+    """Score every pending pair of ``stage`` in committed batches; return how many pairs it handled."""
+    todo = count_where(ctx.engine, stage.pending)
+    if todo == 0:
+        return 0
+    ctx.log(f"{stage.name}: {todo} pair(s) to score")
+    scorer = stage.make_scorer()
+    statement = score_update(stage.columns)
+    handled, errors, after_id = 0, 0, 0
+    started = last_log = time.monotonic()
+    while rows := read_batch(ctx.engine, stage.pending, after_id, batch_size):
+        after_id = rows[-1]["id"]
+        results = isolate_row_errors(scorer, rows)
+        handled += len(rows)
+        errors += sum(1 for r in results if r.get("score_error"))
+        total = ctx.done + len(rows) + max(todo - handled, 0) + remaining_later
+        with ctx.batch(done=ctx.done + len(rows), total=total) as conn:
+            conn.execute(statement, as_update_rows(results, stage.columns))
+        if time.monotonic() - last_log >= LOG_EVERY_S:
+            rate = handled / (time.monotonic() - started)
+            ctx.log(f"{stage.name}: {handled}/{todo} pairs ({rate:.1f}/s)")
+            last_log = time.monotonic()
+    ctx.log(f"{stage.name}: done, {handled} pair(s) in {time.monotonic() - started:.1f}s")
+    if errors:
+        ctx.log(f"{stage.name}: {errors} pair(s) could not be scored; pairs.score_error says why")
+    return handled
+
+
+def load_or_explain(loader: Callable[..., Any], spec: str, device: str):
+    from models.loading import ModelLoadError
+
+    try:
+        return loader(spec, device)
+    except ModelLoadError as exc:
+        raise UserError(str(exc)) from exc
+
+
+def build_stages(settings: ScoreSettings) -> list[Stage]:
+    """Cheap critics, then (when configured) the embedder, then NLI — in order of cost."""
+    from models import critics  # torch / transformers are imported only when a job runs
+
+    def model_batch() -> int:
+        from models.loading import pick_device
+
+        return 64 if pick_device(settings.device).type == "cpu" else 256
+
+    stages = [Stage("cheap critics", cheap_pending(), (*lexical.CHEAP_COLUMNS,), lambda: score_cheap)]
+    if settings.embedder:
+        stages.append(
+            Stage(
+                "embedding cosine",
+                embedding_pending(settings.gate),
+                ("embed_cosine", "embed_model"),
+                lambda: embedding_scorer(
+                    load_or_explain(critics.load_embedder, settings.embedder, settings.device), model_batch()
+                ),
+            )
+        )
+    if settings.nli:
+        stages.append(
+            Stage(
+                "nli",
+                nli_pending(settings.gate, with_embeddings=bool(settings.embedder)),
+                ("nli_forward", "nli_backward", "nli_model"),
+                lambda: nli_scorer(
+                    load_or_explain(critics.load_nli, settings.nli, settings.device), model_batch()
+                ),
+            )
+        )
+    return stages
+
+
+def assign_dedup_groups(ctx: JobContext, threshold: float, chunk: int = 20_000) -> None:
+    """Recompute equivalence groups over the whole database and write the ones that changed."""
+    ids, groups, group_count = dedup.changed_groups(ctx.engine, threshold)
+    statement = update(pairs).where(pairs.c.id == bindparam("pair_id")).values(dedup_group=bindparam("group"))
+    for start in range(0, len(ids), chunk):
+        rows = [
+            {"pair_id": int(i), "group": int(g)}
+            for i, g in zip(ids[start : start + chunk], groups[start : start + chunk], strict=True)
+        ]
+        with ctx.batch() as conn:
+            conn.execute(statement, rows)
+    ctx.log(f"dedup: {group_count} group(s); {len(ids)} pair(s) changed group")
+
+
+def run(ctx: JobContext) -> None:
+    """Job handler for kind ``score``."""
+    settings = ScoreSettings.from_params(ctx.params)
+    if not settings.nli:
+        ctx.log("no NLI model given: the semantic critic is embedding cosine only (nli_model stays NULL)")
+    stages = build_stages(settings)
+    for index, stage in enumerate(stages):
+        later = sum(count_where(ctx.engine, s.pending) for s in stages[index + 1 :])
+        run_stage(ctx, stage, settings.batch_size, later)
+    assign_dedup_groups(ctx, settings.dedup_threshold)
