@@ -66,6 +66,11 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
     return user, password
 
 
+def resolve_auth(cli_value: str | None) -> tuple[str, str] | None:
+    """The password from ``--auth``, else from the environment variable, else none."""
+    return parse_auth(cli_value or os.environ.get(AUTH_ENV))
+
+
 def check_safety(host: str, auth: tuple[str, str] | None) -> None:
     """Refuse to serve beyond this machine without a password."""
     if not is_loopback(host) and auth is None:
@@ -79,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
-        auth = parse_auth(args.auth or os.environ.get(AUTH_ENV))
+        auth = resolve_auth(args.auth)
         check_safety(args.host, auth)
         engine = connect(args.db)
     except (ValueError, DatabaseError) as exc:

@@ -23,7 +23,6 @@ from ui.job_forms import DEVICES, command_preview, generation_params, score_para
 from ui.jobview import JOB_COLUMNS, job_summary, job_table, last_log_lines
 
 POLL_S = 2.0
-NEWS_PREFIXES = "(CNN) --\nEgypt (Reuters) --\nCAIRO, Egypt (AP) --"
 
 
 def worker_status(ctx: AppContext) -> str:
@@ -58,12 +57,14 @@ def render(ctx: AppContext) -> None:
             with gr.Row():
                 task = gr.Radio(list(TASKS), value="paraphrase", label="Task")
                 source = gr.Radio(
-                    [("domain prefixes", "teacher"), ("uploaded corpus", "corpus")],
+                    [("teacher (news datelines)", "teacher"), ("uploaded corpus", "corpus")],
                     value="teacher",
                     label="Contexts from",
                 )
-            prefixes = gr.Textbox(
-                NEWS_PREFIXES, lines=3, label="Domain prefixes (one per line; empty = the news defaults)"
+            gr.Markdown(
+                "Teacher contexts start from random news datelines such as `(CNN) --`, `Egypt (Reuters) --` "
+                "or `CAIRO, Egypt (AP) --`; a corpus brings your own (one per line, or JSONL).",
+                elem_classes="id-hint",
             )
             with gr.Row(equal_height=True):
                 corpus_file = gr.File(
@@ -120,7 +121,6 @@ def render(ctx: AppContext) -> None:
         teacher,
         task,
         source,
-        prefixes,
         corpus,
         contexts,
         samples,
@@ -132,14 +132,11 @@ def render(ctx: AppContext) -> None:
     score_fields = [nli, embedder, batch_size, score_device]
     job_outputs = [table, detail, log_box, worker_md]
 
-    def gen_params(
-        teacher, task, source, prefixes, corpus, contexts, samples, temperature, top_p, seed, device
-    ):
+    def gen_params(teacher, task, source, corpus, contexts, samples, temperature, top_p, seed, device):
         return generation_params(
             teacher=teacher,
             task=task,
             context_source=source,
-            prefixes=prefixes,
             corpus=corpus,
             contexts=contexts,
             samples=samples,

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.types import TASKS
-from ui.forms import FormError, as_float, as_int, choice, file_inside, lines, model_spec, optional_int
+from ui.forms import FormError, as_float, as_int, choice, file_inside, model_spec, optional_int
 
 DEVICES = ("auto", "cpu", "cuda")
 CONTEXT_SOURCES = ("teacher", "corpus")
@@ -23,7 +23,6 @@ def generation_params(
     teacher: Any,
     task: Any,
     context_source: Any,
-    prefixes: Any,
     corpus: Any,
     contexts: Any,
     samples: Any,
@@ -33,7 +32,11 @@ def generation_params(
     device: Any,
     upload_dir: Path,
 ) -> dict[str, Any]:
-    """Validated parameters for a ``generate`` job; ``FormError`` names the first bad field."""
+    """Validated parameters for a ``generate`` job; ``FormError`` names the first bad field.
+
+    The same limits as ``pipeline.generate_job.validate_params`` (not imported here: it pulls in torch,
+    which the web server never needs); the job checks them again when it starts. With a corpus,
+    ``contexts`` is the most contexts to read from it."""
     params: dict[str, Any] = {
         "teacher": model_spec(teacher, "teacher"),
         "task": choice(task, "Task", TASKS),
@@ -44,13 +47,8 @@ def generation_params(
         "seed": optional_int(seed, "Seed", low=0) or 0,
         "device": choice(device or "auto", "Device", DEVICES),
     }
-    source = choice(context_source, "Contexts from", CONTEXT_SOURCES)
-    if source == "corpus":
+    if choice(context_source, "Contexts from", CONTEXT_SOURCES) == "corpus":
         params["corpus"] = file_inside(corpus, upload_dir, "corpus")
-    else:
-        given = lines(prefixes)
-        if given:
-            params["prefixes"] = given
     return params
 
 
@@ -85,8 +83,6 @@ def generate_command(db_url: str, params: dict[str, Any]) -> str:
     argv += _flag("--temperature", params.get("temperature")) + _flag("--top-p", params.get("top_p"))
     argv += _flag("--seed", params.get("seed")) + _flag("--device", params.get("device"))
     argv += _flag("--corpus", params.get("corpus"))
-    for prefix in params.get("prefixes") or []:
-        argv += ["--prefix", prefix]
     return shlex.join(argv)
 
 

@@ -96,7 +96,7 @@ def render(ctx: AppContext) -> None:
                 file_name = gr.Textbox(label="File name (optional)", placeholder="auto", scale=2)
                 export = gr.Button("Export", variant="primary", scale=1)
             export_msg = gr.Markdown()
-            download = gr.File(label="Download", interactive=False)
+            download = gr.File(label="Download", interactive=False, height=90)
         with gr.Column():
             gr.Markdown(f"#### Import JSONL (up to {ctx.max_upload_bytes / 2**20:g} MB)")
             with gr.Row(equal_height=True):
@@ -175,10 +175,17 @@ def render(ctx: AppContext) -> None:
         export_file, [which, file_name, recipe_state], [export_msg, download], api_name="export_jsonl"
     )
     import_btn.click(import_file, [upload, task], import_msg, api_name="import_jsonl")
-    gr.api(
-        lambda: [dict(v, created_at=str(v["created_at"])) for v in list_versions(ctx.engine)],
-        api_name="list_versions",
-    )
+
+    def versions_list():
+        """Every saved version (id, name, recipe, recipe_hash, pair_count, created_at), oldest first."""
+        # str(key): SQLAlchemy's row keys are a str subclass that the JSON encoder refuses
+        return [
+            {str(k): str(x) if k == "created_at" else x for k, x in v.items()}
+            for v in list_versions(ctx.engine)
+        ]
+
+    versions_list.__annotations__["return"] = list  # a real type: gr.api reads it to declare one output
+    gr.api(versions_list, api_name="list_versions")
     if "curate" in ctx.shared:
         curate = ctx.shared["curate"]
         load_recipe.click(

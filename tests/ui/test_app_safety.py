@@ -1,0 +1,52 @@
+"""app.py refuses to serve beyond this machine without a password and never opens a share link."""
+
+from __future__ import annotations
+
+import pytest
+
+import app
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
+def test_loopback_hosts_need_no_password(host):
+    assert app.is_loopback(host)
+    app.check_safety(host, None)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.5", "::", "studio.example.org"])
+def test_other_hosts_refuse_to_start_without_auth(host):
+    assert not app.is_loopback(host)
+    with pytest.raises(ValueError, match="Refusing to listen"):
+        app.check_safety(host, None)
+    app.check_safety(host, ("me", "secret"))
+
+
+def test_main_exits_with_a_clear_error_before_binding(monkeypatch, capsys, db_url):
+    monkeypatch.delenv(app.AUTH_ENV, raising=False)
+    assert app.main(["--db", db_url, "--host", "0.0.0.0", "--no-worker"]) == 2
+    assert "Refusing to listen on 0.0.0.0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["nocolon", ":pw", "user:", ""])
+def test_auth_must_be_user_colon_password(value):
+    if value == "":
+        assert app.parse_auth(value) is None
+        return
+    with pytest.raises(ValueError, match="user:password"):
+        app.parse_auth(value)
+
+
+def test_auth_from_the_environment_allows_a_public_host(monkeypatch):
+    monkeypatch.setenv(app.AUTH_ENV, "me:secret")
+    assert app.resolve_auth(None) == ("me", "secret")
+    assert app.resolve_auth("other:pw") == ("other", "pw")
+    app.check_safety("0.0.0.0", app.resolve_auth(None))
+
+
+def test_launch_options_never_share_and_only_serve_the_export_folder(ctx):
+    from ui import launch_options
+
+    options = launch_options(ctx)
+    assert options["share"] is False
+    assert options["allowed_paths"] == [str(ctx.export_dir)]
+    assert options["max_file_size"] == ctx.max_upload_bytes

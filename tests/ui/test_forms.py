@@ -1,0 +1,138 @@
+"""The studio's gradio-free helpers: form checks, the controls <-> recipe mapping, job rows, drawings."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from curation.recipe import Recipe
+from ui.forms import FormError, as_float, as_int, file_inside, model_spec
+from ui.job_forms import generate_command, generation_params, score_command, score_params
+from ui.jobview import eta_text, job_summary, job_table
+from ui.plots import histogram_svg, histograms_html
+from ui.recipe_controls import N_CONTROLS, THRESHOLDS, controls_from_recipe, recipe_from_controls
+
+
+@pytest.mark.parametrize("value", ["abc", None, "", float("nan"), "inf", [1]])
+def test_as_float_rejects_non_numbers_with_the_field_name(value):
+    with pytest.raises(FormError, match="Temperature"):
+        as_float(value, "Temperature")
+
+
+def test_as_float_and_as_int_check_ranges():
+    assert as_float(" 0.5 ", "x", low=0, high=1) == 0.5
+    with pytest.raises(FormError, match="out of range"):
+        as_float(1.5, "x", low=0, high=1)
+    assert as_int("3", "n") == 3 and as_int(3.0, "n") == 3
+    with pytest.raises(FormError, match="whole number"):
+        as_int(2.5, "n")
+    with pytest.raises(FormError, match="between 1 and"):
+        as_int(-4, "Samples per context", low=1)
+
+
+def test_model_spec_accepts_embedded_and_hub_ids_but_not_missing_paths(tmp_path):
+    assert model_spec("embedded", "teacher") == "embedded"
+    assert model_spec("HuggingFaceTB/SmolLM2-135M", "teacher") == "HuggingFaceTB/SmolLM2-135M"
+    assert model_spec(str(tmp_path), "teacher") == str(tmp_path)
+    with pytest.raises(FormError, match="does not exist"):
+        model_spec(str(tmp_path / "nope"), "teacher")
+    with pytest.raises(FormError, match="does not exist"):
+        model_spec("model.gguf", "teacher")
+    assert model_spec("", "NLI", allow_empty=True) == ""
+    with pytest.raises(FormError, match="Give a teacher"):
+        model_spec("  ", "teacher")
+
+
+def test_file_inside_refuses_paths_outside_the_upload_folder(tmp_path):
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    (uploads / "c.txt").write_text("x")
+    (tmp_path / "secret.txt").write_text("x")
+    assert file_inside(uploads / "c.txt", uploads, "corpus").endswith("c.txt")
+    with pytest.raises(FormError, match="uploaded through the studio"):
+        file_inside(uploads / ".." / "secret.txt", uploads, "corpus")
+    with pytest.raises(FormError, match="Upload a corpus"):
+        file_inside("", uploads, "corpus")
+
+
+def test_controls_round_trip_every_default_recipe():
+    for task in ("paraphrase", "summary"):
+        for semantic in ("nli", "embedding"):
+            recipe = Recipe.default(task, semantic)
+            values = controls_from_recipe(recipe)
+            assert len(values) == N_CONTROLS
+            assert recipe_from_controls(values) == recipe
+
+
+def test_controls_switch_checks_off_and_name_bad_values():
+    values = controls_from_recipe(Recipe.default("paraphrase", "embedding"))
+    rouge = 3 + 2 * [t.column for t in THRESHOLDS].index("rouge_l")
+    values[rouge] = False
+    assert "rouge_l" not in recipe_from_controls(values).max
+    values[rouge], values[rouge + 1] = True, "abc"
+    with pytest.raises(FormError, match="ROUGE-L.*must be a number, not 'abc'"):
+        recipe_from_controls(values)
+    values[rouge + 1] = 1.7
+    with pytest.raises(FormError, match="out of range"):
+        recipe_from_controls(values)
+    values[rouge + 1] = 0.7
+    values[0] = "translation"
+    with pytest.raises(FormError, match="Task must be one of"):
+        recipe_from_controls(values)
+
+
+def test_generation_params_validate_every_field(tmp_path):
+    good = dict(
+        teacher="embedded", task="paraphrase", context_source="teacher", corpus="", contexts=20,
+        samples=16, temperature=0.5, top_p=0.9, seed=None, device="auto", upload_dir=tmp_path,
+    )  # fmt: skip
+    params = generation_params(**good)
+    assert params["contexts"] == 20 and params["samples"] == 16 and "corpus" not in params
+    for field, bad, message in [
+        ("samples", -3, "Samples per context"),
+        ("contexts", "abc", "Number of contexts must be a number"),
+        ("top_p", 1.5, "Top-p"),
+        ("teacher", "/no/such/model", "does not exist"),
+        ("context_source", "corpus", "Upload a corpus"),
+    ]:
+        with pytest.raises(FormError, match=message):
+            generation_params(**{**good, field: bad})
+    command = generate_command("sqlite:///s.db", params)
+    assert command.startswith("impossible generate --db sqlite:///s.db --teacher embedded --task paraphrase")
+
+
+def test_score_params_use_the_score_jobs_own_validation():
+    params = score_params(nli="", embedder="embedded", batch_size=64, device="cpu")
+    assert params == {"nli": None, "embedder": "embedded", "batch_size": 64, "device": "cpu"}
+    assert score_command("sqlite:///s.db", params) == (
+        "impossible score --db sqlite:///s.db --embedder embedded --batch-size 64 --device cpu"
+    )
+    with pytest.raises(FormError, match="Batch size"):
+        score_params(nli="", embedder="none", batch_size=0, device="cpu")
+
+
+def test_job_table_shows_progress_rate_and_eta():
+    now = dt.datetime(2026, 1, 1, 12, 0, 0)
+    row = {
+        "id": 7, "kind": "generate", "status": "running", "progress_done": 30, "progress_total": 90,
+        "started_at": now - dt.timedelta(seconds=60), "finished_at": None, "error": None, "params": {}, "log": "",
+    }  # fmt: skip
+    [table_row] = job_table([row], now)
+    assert table_row[:6] == [7, "generate", "running", "30/90 (33%)", "0.5/s", "2m 00s"]
+    failed = {**row, "status": "failed", "error": "Cannot load teacher 'x': no such folder.\ntrace"}
+    assert eta_text(failed, now) == ""
+    assert job_table([failed], now)[0][-1] == "Cannot load teacher 'x': no such folder."
+    assert "**Error:** Cannot load teacher" in job_summary(failed)
+
+
+def test_histogram_draws_bars_and_threshold_lines():
+    hist = {
+        "edges": [0.0, 0.5, 1.0], "all": [4, 2], "survivors": [0, 2], "missing_all": 1,
+        "min": 0.75, "max": None,
+    }  # fmt: skip
+    svg = histogram_svg("embed_cosine", hist)
+    assert svg.count("<rect") == 3  # two grey bars, one survivor bar (the empty one is not drawn)
+    assert "≥0.75" in svg and "1 not scored" in svg
+    empty = {**hist, "all": [0, 0], "survivors": [0, 0]}
+    assert "No scored pairs yet" in histograms_html({"embed_cosine": empty})
