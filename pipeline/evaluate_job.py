@@ -1,0 +1,149 @@
+"""The ``evaluate`` job: a trained student and the copy-input baseline on the same benchmark rows.
+
+Parameters: ``run`` (training run id, required), ``benchmark`` (file or folder path, required),
+``format`` (auto | mrpc | jsonl | lines | tsv), ``limit`` (first N rows), ``alpha`` (iBLEU weight, 0.7),
+``batch_size`` (16), ``max_new_tokens`` (64), ``samples`` (outputs per source for self-BLEU; 0 = skip),
+``embedder`` (encoder for the BERTScore-style metrics; ``embedded`` = all-MiniLM-L6-v2, empty = skip),
+``device``.
+
+Writes two ``evaluations`` rows in one transaction, both with the run's id: ``system="student"`` and
+``system="copy_input"``, each with corpus metrics and per-example (source, reference, output, scores).
+Greedy decoding makes the student's outputs reproducible. An interrupted evaluation starts again from
+the first row (nothing is written before the end), and a finished one is never written twice.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from db import runs
+from pipeline.runner import JobContext, UserError
+
+DEFAULTS: dict[str, Any] = {
+    "format": "auto",
+    "limit": None,
+    "alpha": 0.7,
+    "batch_size": 16,
+    "max_new_tokens": 64,
+    "samples": 0,
+    "embedder": "embedded",
+    "device": None,
+}
+SELF_BLEU_SAMPLING = {"sample": True, "top_p": 0.9, "temperature": 0.7}
+
+
+def finished_run(ctx: JobContext) -> dict[str, Any]:
+    """The run to evaluate; ``UserError`` unless it exists and has a finished model."""
+    run_id = ctx.params.get("run")
+    if run_id in (None, ""):
+        raise UserError("An evaluation needs a training run id (--run ID; `impossible runs` lists them).")
+    run = runs.get_run(ctx.engine, int(run_id))
+    if run is None:
+        raise UserError(f"No training run with id {run_id}; `impossible runs` lists them.")
+    final = Path(run["output_dir"]) / "final"
+    if run["status"] != "done" or not (final / "student.json").is_file():
+        raise UserError(
+            f"Run {run_id} has no finished model (status {run['status']}); evaluate it after training finishes."
+        )
+    return run
+
+
+def _embedder(ctx: JobContext, spec: str | None, device: str | None):
+    from models.loading import ModelLoadError
+    from models.metrics import TokenEmbedder
+
+    if not spec:
+        return None
+    try:
+        return TokenEmbedder.load(spec, device=device or "cpu")
+    except ModelLoadError as exc:
+        if spec != "embedded":
+            raise UserError(str(exc)) from exc
+        ctx.log(f"BERTScore-style metrics skipped: {exc}")
+        return None
+
+
+def _generate(ctx: JobContext, student, sources: list[str], p: dict[str, Any]) -> tuple[list[str], float]:
+    """Greedy outputs for ``sources`` in batches (progress and cancel checked between batches)."""
+    outputs: list[str] = []
+    began = time.perf_counter()
+    for start in range(0, len(sources), p["batch_size"]):
+        ctx.check_cancelled()
+        chunk = sources[start : start + p["batch_size"]]
+        outputs += [o[0] for o in student.generate(chunk, max_new_tokens=p["max_new_tokens"])]
+        ctx.set_progress(len(outputs), len(sources))
+    return outputs, len(sources) / max(time.perf_counter() - began, 1e-9)
+
+
+def _examples(bench, outputs: list[str], per_example: list[dict[str, float]]) -> list[dict[str, Any]]:
+    return [
+        {"line": row.line, "source": row.source, "reference": row.reference, "output": out, **scores}
+        for row, out, scores in zip(bench.rows, outputs, per_example, strict=True)
+    ]
+
+
+def run(ctx: JobContext) -> None:
+    from models.benchmarks import BenchmarkFormatError, read_benchmark
+    from models.loading import ModelLoadError
+    from models.metrics import score_system
+    from models.student import load_student
+
+    p = {**DEFAULTS, **{k: v for k, v in ctx.params.items() if v is not None}}
+    run = finished_run(ctx)
+    if not p.get("benchmark"):
+        raise UserError("An evaluation needs a benchmark file (--benchmark PATH).")
+    if not 0 <= float(p["alpha"]) <= 1:
+        raise UserError(f"alpha must lie in [0, 1], not {p['alpha']}.")
+    try:
+        bench = read_benchmark(p["benchmark"], p["format"], p["limit"])
+    except BenchmarkFormatError as exc:
+        raise UserError(str(exc)) from exc
+    if runs.evaluations_for_job(ctx.engine, ctx.job_id):
+        ctx.log("results already stored")
+        return
+    ctx.log(f"run {run['id']} on {bench.name} ({bench.format}, {len(bench.rows)} rows)")
+    try:
+        student = load_student(str(Path(run["output_dir"]) / "final"), device=p["device"])
+    except ModelLoadError as exc:
+        raise UserError(str(exc)) from exc
+    outputs, outputs_per_s = _generate(ctx, student, bench.sources, p)
+    samples = None
+    if int(p["samples"]) > 1:
+        ctx.check_cancelled()
+        samples = student.generate(bench.sources, n=int(p["samples"]), max_new_tokens=p["max_new_tokens"],
+                                   **SELF_BLEU_SAMPLING)  # fmt: skip
+    embedder = _embedder(ctx, p["embedder"], p["device"])
+    common = {
+        "job_id": ctx.job_id,
+        "benchmark_path": str(Path(bench.path).resolve()),
+        "format": bench.format,
+        "limit": p["limit"],
+    }
+    student_metrics, student_rows = score_system(
+        outputs, bench.references, bench.sources, alpha=float(p["alpha"]), embedder=embedder, samples=samples
+    )
+    copy_metrics, copy_rows = score_system(
+        bench.sources, bench.references, bench.sources, alpha=float(p["alpha"]), embedder=embedder
+    )
+    student_metrics.update(common, outputs_per_s=outputs_per_s, max_new_tokens=p["max_new_tokens"])
+    copy_metrics.update(common)
+    with ctx.batch(done=len(bench.rows), total=len(bench.rows)) as conn:
+        for system, metrics, outs, rows in (
+            ("student", student_metrics, outputs, student_rows),
+            ("copy_input", copy_metrics, bench.sources, copy_rows),
+        ):
+            runs.insert_evaluation(
+                conn,
+                run_id=run["id"],
+                system=system,
+                benchmark=bench.name,
+                rows=len(bench.rows),
+                metrics=metrics,
+                examples=_examples(bench, outs, rows),
+            )
+    ctx.log(
+        f"student iBLEU {student_metrics['ibleu']:.2f} BLEU {student_metrics['bleu']:.2f}; "
+        f"copy-input iBLEU {copy_metrics['ibleu']:.2f} BLEU {copy_metrics['bleu']:.2f}"
+    )
