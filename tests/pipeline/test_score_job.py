@@ -94,11 +94,11 @@ def add(engine, *items):
         insert_pairs(conn, items)
 
 
-def test_cheap_first_then_gate_then_embedding_then_nli(engine, fakes):
-    add(engine, GOOD, COPY, UNRELATED, SUMMARY)
-    job = score(engine)
+def test_cheap_first_then_gate_then_embedding_then_nli(any_engine, fakes):
+    add(any_engine, GOOD, COPY, UNRELATED, SUMMARY)
+    job = score(any_engine)
     assert job["status"] == "done", job["error"]
-    rows = stored(engine)
+    rows = stored(any_engine)
     assert all(r[c] is not None for r in rows.values() for c in ("length_ratio", "rouge_l", "numbers_ok"))
     good, copy, unrelated, summary = (rows[p.target] for p in (GOOD, COPY, UNRELATED, SUMMARY))
     assert (good["nli_forward"], good["nli_backward"], good["nli_model"]) == (pytest.approx(0.9),) * 2 + (
@@ -126,60 +126,60 @@ def test_each_distinct_text_is_embedded_once_per_batch(engine, fakes):
     assert sorted(embedder.encoded) == sorted(sentences)  # 10 pairs, 5 encodings
 
 
-def test_a_stored_score_is_never_recomputed(engine, fakes):
+def test_a_stored_score_is_never_recomputed(any_engine, fakes):
     embedder, nli = fakes
     imported = Pair(
         "Storms hit the city.", "Storms struck the city.", origin="imported", scores={"nli_forward": 0.42}
     )
-    add(engine, GOOD, imported)
-    score(engine)
+    add(any_engine, GOOD, imported)
+    score(any_engine)
     assert ("Storms struck the city.", "Storms hit the city.") in nli.seen  # the missing backward direction
     assert ("Storms hit the city.", "Storms struck the city.") not in nli.seen  # the imported forward one
-    assert stored(engine)["Storms struck the city."]["nli_forward"] == 0.42
+    assert stored(any_engine)["Storms struck the city."]["nli_forward"] == 0.42
     calls = (len(embedder.encoded), len(nli.seen))
-    assert score(engine)["status"] == "done"
+    assert score(any_engine)["status"] == "done"
     assert (len(embedder.encoded), len(nli.seen)) == calls  # a second run has nothing to do
 
 
-def test_a_killed_job_resumes_without_scoring_anything_twice(engine, monkeypatch):
+def test_a_killed_job_resumes_without_scoring_anything_twice(any_engine, monkeypatch):
     sentences = [f"Storms hit town {name} today." for name in "ABCDEF"]
-    add(engine, *[Pair(a, b) for i, a in enumerate(sentences) for b in sentences[i + 1 :]])  # 15 pairs
+    add(any_engine, *[Pair(a, b) for i, a in enumerate(sentences) for b in sentences[i + 1 :]])  # 15 pairs
     crashing, embedder = FakeNli(fail_after=8), FakeEmbedder()
     monkeypatch.setattr("models.critics.load_embedder", lambda spec, device=None: embedder)
     monkeypatch.setattr("models.critics.load_nli", lambda spec, device=None: crashing)
-    job_id = job_rows.submit(engine, "score", {"nli": "fake", "embedder": "fake", "batch_size": 4})
-    assert runner.run_job(engine, job_id) == "failed"
-    half_done = sum(r["nli_forward"] is not None for r in all_rows(engine))
+    job_id = job_rows.submit(any_engine, "score", {"nli": "fake", "embedder": "fake", "batch_size": 4})
+    assert runner.run_job(any_engine, job_id) == "failed"
+    half_done = sum(r["nli_forward"] is not None for r in all_rows(any_engine))
     assert half_done == 4  # one committed batch of 4 pairs (8 directions); the next batch crashed
     healthy = FakeNli()
     monkeypatch.setattr("models.critics.load_nli", lambda spec, device=None: healthy)
-    job_rows.requeue(engine, job_id)
-    assert runner.run_job(engine, job_id) == "done"
+    job_rows.requeue(any_engine, job_id)
+    assert runner.run_job(any_engine, job_id) == "done"
     assert len(healthy.seen) == 2 * (15 - 4) and len(set(healthy.seen + crashing.seen)) == 30
-    assert all(r["nli_backward"] is not None for r in all_rows(engine))
+    assert all(r["nli_backward"] is not None for r in all_rows(any_engine))
 
 
-def test_a_pair_that_cannot_be_scored_is_recorded_and_the_job_goes_on(engine, fakes):
-    add(engine, Pair("   ", "Storms hit."), GOOD)
-    job = score(engine)
+def test_a_pair_that_cannot_be_scored_is_recorded_and_the_job_goes_on(any_engine, fakes):
+    add(any_engine, Pair("   ", "Storms hit."), GOOD)
+    job = score(any_engine)
     assert job["status"] == "done"
-    rows = stored(engine)
+    rows = stored(any_engine)
     assert rows["Storms hit."]["score_error"] == "empty source: no length ratio"
     assert rows["Storms hit."]["length_ratio"] is None
     assert rows[GOOD.target]["nli_backward"] is not None
-    assert score(engine)["status"] == "done"  # not retried, not fatal
+    assert score(any_engine)["status"] == "done"  # not retried, not fatal
 
 
-def test_duplicates_share_a_group_and_curation_keeps_one(engine, fakes):
+def test_duplicates_share_a_group_and_curation_keeps_one(any_engine, fakes):
     sentences = ["Storms hit the town.", "Storms battered the town.", "Storms struck the town hard."]
-    add(engine, *[Pair(a, b) for i, a in enumerate(sentences) for b in sentences[i + 1 :]])
-    add(engine, Pair("Markets fell sharply.", "Markets dropped sharply today."))
-    score(engine)
-    groups = {r["dedup_group"] for r in all_rows(engine)}
+    add(any_engine, *[Pair(a, b) for i, a in enumerate(sentences) for b in sentences[i + 1 :]])
+    add(any_engine, Pair("Markets fell sharply.", "Markets dropped sharply today."))
+    score(any_engine)
+    groups = {r["dedup_group"] for r in all_rows(any_engine)}
     assert len(groups) == 2 and None not in groups
     recipe = Recipe("paraphrase", {"nli_forward": 0.75, "nli_backward": 0.75})
-    assert len(selected_ids(engine, recipe)) == 2  # one per group: the three storm pairs are duplicates
-    assert len(selected_ids(engine, Recipe("paraphrase", recipe.min, dedup=False))) == 4
+    assert len(selected_ids(any_engine, recipe)) == 2  # one per group: the three storm pairs are duplicates
+    assert len(selected_ids(any_engine, Recipe("paraphrase", recipe.min, dedup=False))) == 4
 
 
 def test_without_nli_the_rows_say_so(engine, fakes):
