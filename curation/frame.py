@@ -14,7 +14,8 @@ data with labels and dedup).
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from sqlalchemy import Engine, case, func, select
@@ -76,10 +77,16 @@ class ScoreFrame:
     signature: tuple = ()
     engine: Engine | None = field(default=None, repr=False)  # where the pairs' text lives
     memo: dict = field(default_factory=dict, repr=False)  # derived arrays, computed once per frame
+    loaded_at: float = field(default_factory=time.monotonic)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def with_labels(self, label: np.ndarray, signature: tuple) -> ScoreFrame:
+        """A frame sharing this one's arrays with new labels (cached results that use labels are dropped)."""
+        memo = {k: v for k, v in self.memo.items() if k[0] != "verdict"}
+        return replace(self, label=label, signature=signature, memo=memo, _lock=threading.Lock())
 
     # ---- the selection, step by step --------------------------------------------------------------
     def task_mask(self, task: str) -> np.ndarray:
@@ -206,19 +213,22 @@ def data_signature(engine: Engine) -> tuple:
     """Cheap fingerprint of everything a frame holds, in one round trip: it changes whenever pairs are
     added (max id: the studio never deletes pairs, and counting a million rows would cost ~50 ms), a
     label is set or cleared (count, latest time), or a job that writes pairs or scores commits a batch.
-    Code that changes pairs any other way calls ``invalidate``."""
+    Code that changes pairs any other way calls ``invalidate``.
+    Returns ``(data part, labels part)``: a change in the labels part alone reloads only the labels.
+    """
     writing_jobs = jobs.c.kind.not_in(NON_PAIR_JOB_KINDS)
     statement = select(
         select(func.max(pairs.c.id)).scalar_subquery(),
-        select(func.count()).select_from(labels).scalar_subquery(),
-        select(func.max(labels.c.labelled_at)).scalar_subquery(),
         select(func.count()).where(writing_jobs).scalar_subquery(),
         select(func.max(jobs.c.id)).where(writing_jobs).scalar_subquery(),
         select(func.sum(jobs.c.progress_done)).where(writing_jobs).scalar_subquery(),
         select(func.max(jobs.c.finished_at)).where(writing_jobs).scalar_subquery(),
+        select(func.count()).select_from(labels).scalar_subquery(),
+        select(func.max(labels.c.labelled_at)).scalar_subquery(),
     )
     with engine.connect() as conn:
-        return tuple(conn.execute(statement).one())
+        row = tuple(conn.execute(statement).one())
+    return row[:5], row[5:]
 
 
 def _numeric_rows(engine: Engine, statement) -> np.ndarray:
@@ -243,32 +253,35 @@ def _numeric_rows(engine: Engine, statement) -> np.ndarray:
     return np.concatenate(blocks) if blocks else np.empty((0, width))
 
 
+def read_labels(engine: Engine, ids: np.ndarray) -> np.ndarray:
+    """The human label of each pair in ``ids`` (sorted): LABEL_ACCEPT, LABEL_REJECT or LABEL_NONE."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(labels.c.pair_id, labels.c.decision)).all()
+    label = np.zeros(len(ids), dtype=np.int8)
+    if rows and len(ids):
+        label_ids = np.array([r[0] for r in rows], dtype=np.int64)
+        decisions = np.array([LABEL_ACCEPT if r[1] == "accept" else LABEL_REJECT for r in rows], np.int8)
+        found = np.minimum(np.searchsorted(ids, label_ids), len(ids) - 1)
+        present = ids[found] == label_ids
+        label[found[present]] = decisions[present]
+    return label
+
+
 def load_frame(engine: Engine) -> ScoreFrame:
     """Read every pair's scores, group and label from the database (in chunks of rows)."""
     signature = data_signature(engine)
     task_code = case({name: index for index, name in enumerate(TASKS)}, value=pairs.c.task, else_=-1)
     columns = [pairs.c.id, task_code, *[pairs.c[c] for c in SCORE_COLUMNS], pairs.c.dedup_group]
     data = _numeric_rows(engine, select(*columns).order_by(pairs.c.id))
-    with engine.connect() as conn:
-        label_rows = conn.execute(select(labels.c.pair_id, labels.c.decision)).all()
     ids = data[:, 0].astype(np.int64)
     group_col = data[:, -1]
     group = np.where(np.isnan(group_col), NO_GROUP, np.nan_to_num(group_col)).astype(np.int64)
-    label = np.zeros(len(ids), dtype=np.int8)
-    if label_rows:
-        label_ids = np.array([r[0] for r in label_rows], dtype=np.int64)
-        decisions = np.array(
-            [LABEL_ACCEPT if r[1] == "accept" else LABEL_REJECT for r in label_rows], np.int8
-        )
-        found = np.searchsorted(ids, label_ids)
-        present = (found < len(ids)) & (ids[np.minimum(found, max(len(ids) - 1, 0))] == label_ids)
-        label[found[present]] = decisions[present]
     return ScoreFrame(
         ids=ids,
         task=data[:, 1].astype(np.int8),
         scores={c: np.ascontiguousarray(data[:, 2 + i]) for i, c in enumerate(SCORE_COLUMNS)},
         group=group,
-        label=label,
+        label=read_labels(engine, ids),
         signature=signature,
         engine=engine,
     )
@@ -278,15 +291,25 @@ _cache: dict[str, ScoreFrame] = {}
 _lock = threading.Lock()
 
 
-def get_frame(engine: Engine) -> ScoreFrame:
-    """The cached frame for this database, reloaded when its data signature has changed."""
+def get_frame(engine: Engine, max_stale_s: float = 0.0) -> ScoreFrame:
+    """The cached frame for this database, brought up to date with its data signature.
+
+    Only labels changed: just the labels are re-read (milliseconds). Pairs or scores changed: the frame is
+    reloaded, unless it is younger than ``max_stale_s`` seconds (default 0: always exact) - the studio can
+    pass a few seconds so that a running score job, which commits a batch every moment, does not make
+    every threshold move pay a full reload; labels are still refreshed at once.
+    """
     key = engine.url.render_as_string(hide_password=False)
     signature = data_signature(engine)
     with _lock:
         frame = _cache.get(key)
         if frame is not None and frame.signature == signature:
             return frame
-        frame = load_frame(engine)
+        young = frame is not None and time.monotonic() - frame.loaded_at < max_stale_s
+        if frame is not None and (frame.signature[0] == signature[0] or young):
+            frame = frame.with_labels(read_labels(engine, frame.ids), (frame.signature[0], signature[1]))
+        else:
+            frame = load_frame(engine)
         _cache[key] = frame
         return frame
 

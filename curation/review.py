@@ -54,8 +54,7 @@ def set_label(
                 "labelled_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
             }
             conn.execute(insert(labels).values(**stored))
-    frames.invalidate(engine)
-    return stored
+    return stored  # the frame's signature sees the new label; get_frame re-reads only the labels
 
 
 def get_label(engine: Engine, pair_id: int) -> dict[str, Any] | None:

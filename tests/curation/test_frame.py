@@ -11,7 +11,7 @@ from curation.review import set_label
 from curation.select import selected_ids
 from db import jobs as job_rows
 from db.schema import jobs
-from tests.curation.helpers import add_scored, random_scores
+from tests.curation.helpers import add_pairs, add_scored, random_scores
 
 
 def random_recipe(rng: np.random.Generator, task: str) -> Recipe:
@@ -46,7 +46,20 @@ def test_frame_is_cached_until_data_changes(engine):
     second = frames.get_frame(engine)
     assert second is not first and len(second) == 2
     set_label(engine, pair_id, "reject")
-    assert frames.get_frame(engine).label.tolist() == [0, -1]
+    relabelled = frames.get_frame(engine)
+    assert relabelled.label.tolist() == [0, -1]
+    assert relabelled.scores["rouge_l"] is second.scores["rouge_l"]  # labels alone: scores not re-read
+
+
+def test_stale_frame_is_served_within_max_stale_but_labels_are_fresh(engine):
+    first_id = add_scored(engine)
+    frame = frames.get_frame(engine)
+    add_pairs(engine, 1)  # a generate job's insert: no explicit invalidation
+    set_label(engine, first_id, "accept")
+    stale = frames.get_frame(engine, max_stale_s=60)
+    assert len(stale) == 1 and stale.label.tolist() == [1]
+    assert len(frames.get_frame(engine)) == 2  # the default is exact
+    assert frame.label.tolist() == [0]  # an older frame object is never mutated
 
 
 def test_score_job_progress_invalidates_the_frame(engine):
