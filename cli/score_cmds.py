@@ -9,10 +9,9 @@ from cli import add_db_argument
 from db import connect
 from db import jobs as job_rows
 
-GATE_HELP = (
-    "loose pre-gate before the models, NAME=VALUE (aliases as in export: rouge, length, embed, ...); "
-    "'NAME=none' switches a default check off. Defaults: paraphrase 0.5 <= length_ratio <= 2.0, "
-    "rouge_l <= 0.9; summary length_ratio <= 1.0, rouge_l <= 0.9; embed_cosine >= 0.4 before NLI"
+GATE_DEFAULTS = (
+    "Pre-gate (pairs failing it get no model score): paraphrase 0.5 <= length_ratio <= 2.0 and "
+    "rouge_l <= 0.9; summary length_ratio <= 1.0 and rouge_l <= 0.9; both embed_cosine >= 0.4 before NLI."
 )
 
 
@@ -21,7 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "score",
         help="score pending pairs: length ratio, ROUGE-L, numbers, embedding cosine, NLI; then dedup groups",
         description="Scores every pair whose score columns are still empty (a stored score is never "
-        "recomputed) and regroups duplicates. Without --nli the semantic critic is embedding cosine only.",
+        "recomputed) and regroups duplicates. Without --nli the semantic critic is embedding cosine only. "
+        + GATE_DEFAULTS,
     )
     add_db_argument(p)
     p.add_argument(
@@ -36,8 +36,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="embedded|ID|none",
         help="sentence embedder: 'embedded' (all-MiniLM-L6-v2, default), a hub id or folder, or 'none'",
     )
-    p.add_argument("--gate-min", action="append", default=[], metavar="NAME=VALUE", help=GATE_HELP)
-    p.add_argument("--gate-max", action="append", default=[], metavar="NAME=VALUE", help=GATE_HELP)
+    p.add_argument(
+        "--gate-min",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="raise or lower a pre-gate lower bound (repeatable; aliases as in export: embed, length, ...); "
+        "NAME=none switches that check off",
+    )
+    p.add_argument(
+        "--gate-max",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="the same for an upper bound, e.g. rouge_l=0.95 or length=none",
+    )
     p.add_argument("--batch-size", type=int, default=512, help="pairs per committed batch (default 512)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1, ...")
     p.add_argument(

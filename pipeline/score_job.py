@@ -209,7 +209,10 @@ def run_stage(ctx: JobContext, stage: Stage, batch_size: int, remaining_later: i
     if todo == 0:
         return 0
     ctx.log(f"{stage.name}: {todo} pair(s) to score")
+    loading = time.monotonic()
     scorer = stage.make_scorer()
+    if time.monotonic() - loading > 1.0:
+        ctx.log(f"{stage.name}: ready after {time.monotonic() - loading:.1f}s (model load)")
     statement = score_update(stage.columns)
     handled, errors, after_id = 0, 0, 0
     started = last_log = time.monotonic()
@@ -231,24 +234,27 @@ def run_stage(ctx: JobContext, stage: Stage, batch_size: int, remaining_later: i
     return handled
 
 
-def load_or_explain(loader: Callable[..., Any], spec: str, device: str):
+def load_model(loader: str, spec: str, device: str):
+    """``models.critics.<loader>(spec, device)``, imported only now (torch and transformers take seconds
+    to import, and a job with nothing to embed never needs them); a load failure becomes a UserError."""
+    from models import critics
     from models.loading import ModelLoadError
 
     try:
-        return loader(spec, device)
+        return getattr(critics, loader)(spec, device)
     except ModelLoadError as exc:
         raise UserError(str(exc)) from exc
 
 
+def model_batch_size(device: str) -> int:
+    """Sequences per forward pass: 64 keeps a CPU's caches warm; a GPU wants more."""
+    from models.loading import pick_device
+
+    return 64 if pick_device(device).type == "cpu" else 256
+
+
 def build_stages(settings: ScoreSettings) -> list[Stage]:
     """Cheap critics, then (when configured) the embedder, then NLI — in order of cost."""
-    from models import critics  # torch / transformers are imported only when a job runs
-
-    def model_batch() -> int:
-        from models.loading import pick_device
-
-        return 64 if pick_device(settings.device).type == "cpu" else 256
-
     stages = [Stage("cheap critics", cheap_pending(), (*lexical.CHEAP_COLUMNS,), lambda: score_cheap)]
     if settings.embedder:
         stages.append(
@@ -257,7 +263,8 @@ def build_stages(settings: ScoreSettings) -> list[Stage]:
                 embedding_pending(settings.gate),
                 ("embed_cosine", "embed_model"),
                 lambda: embedding_scorer(
-                    load_or_explain(critics.load_embedder, settings.embedder, settings.device), model_batch()
+                    load_model("load_embedder", settings.embedder, settings.device),
+                    model_batch_size(settings.device),
                 ),
             )
         )
@@ -268,7 +275,7 @@ def build_stages(settings: ScoreSettings) -> list[Stage]:
                 nli_pending(settings.gate, with_embeddings=bool(settings.embedder)),
                 ("nli_forward", "nli_backward", "nli_model"),
                 lambda: nli_scorer(
-                    load_or_explain(critics.load_nli, settings.nli, settings.device), model_batch()
+                    load_model("load_nli", settings.nli, settings.device), model_batch_size(settings.device)
                 ),
             )
         )
