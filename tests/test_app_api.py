@@ -106,10 +106,14 @@ def test_bad_job_values_are_refused_with_a_clear_message(studio_ctx):
         assert job_rows.recent(studio_ctx.engine) == []  # nothing was queued
 
 
-def test_a_tiny_generation_job_runs_in_the_worker_and_survives_a_reload(studio_ctx, tiny_teacher):
+def test_a_tiny_generation_job_runs_in_the_worker_and_survives_a_reload(studio_ctx, tiny_teacher, tmp_path):
     with running_studio(studio_ctx) as url:
         client = Client(url, verbose=False)
-        form = [str(tiny_teacher), "paraphrase", "teacher", "", 3, 4, 0.8, 0.9, 0, "cpu"]
+        corpus = tmp_path / "corpus.txt"
+        corpus.write_text("The council met on Monday.\nThe river rose overnight.\n")
+        on_server = client.predict(handle_file(str(corpus)), api_name="/upload_corpus")
+        assert Path(on_server).parent == studio_ctx.upload_dir
+        form = [str(tiny_teacher), "paraphrase", "corpus", on_server, 2, 3, 0.8, 0.9, 0, "cpu"]
         message, job_id, *_ = client.predict(*form, api_name="/start_generate")
         assert f"Queued generation job **{job_id}**" in message
         row = wait_for(
@@ -126,7 +130,7 @@ def test_a_tiny_generation_job_runs_in_the_worker_and_survives_a_reload(studio_c
 def test_a_worker_killed_mid_job_is_restarted_and_the_job_resumes(studio_ctx, tiny_nli):
     with running_studio(studio_ctx) as url:
         client = Client(url, verbose=False)
-        message, job_id, *_ = client.predict(str(tiny_nli), "none", 1, "cpu", api_name="/start_score")
+        message, job_id, *_ = client.predict(str(tiny_nli), "none", 8, "cpu", api_name="/start_score")
         wait_for(lambda: job_rows.get(studio_ctx.engine, job_id)["progress_done"] > 0, what="first batch")
         killed = studio_ctx.worker.pid
         os.kill(killed, signal.SIGKILL)
