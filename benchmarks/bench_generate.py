@@ -7,7 +7,7 @@
 
 Runs are interleaved (a, b, a, b, ...) and the medians reported. Last line: ``speedup_vs_reference=<x>``.
 
-    .venv/bin/python benchmarks/bench_generate.py [--samples 32 --contexts 2 --runs 3]
+    .venv/bin/python benchmarks/bench_generate.py [--samples 32 --contexts 2 --runs 3 --threads N]
 """
 
 from __future__ import annotations
@@ -86,7 +86,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="interleaved runs of each (median reported)")
     parser.add_argument("--max-new-tokens", type=int, default=60, help="our per-sample cap (default 60)")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     teacher = load_teacher(args.teacher, args.device)
     contexts = CONTEXTS[: args.contexts]

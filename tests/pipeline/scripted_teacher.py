@@ -1,0 +1,74 @@
+"""A tiny GPT-2 whose next token is (almost) a fixed function of the current one: a bigram "script".
+
+A random tiny model rarely ends a sentence, so it cannot test stop-at-sentence-end, pairing or resume.
+This one, saved like any checkpoint and loaded through ``models.teacher.load_teacher``, continues
+
+    "... ." -> " The" -> (" sky" | " sea") -> " is" -> (" blue" | " grey" | " calm") -> "."
+
+with equal odds at each fork (6 distinct first sentences), and after " is" it prefers a newline even more
+strongly than the colours, so only the newline ban keeps it on script. How it works: attention and MLP
+outputs are zeroed, so the hidden state is the current token's embedding; each scripted token's
+embedding is a one-hot direction, and the (untied) output head maps that direction to its successors.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from transformers import GPT2Config, GPT2LMHeadModel
+
+from tests.tiny_models import gpt2_tokenizer
+
+FORKS = {
+    ".": [" The"],
+    " --": [" The"],
+    " The": [" sky", " sea"],
+    " sky": [" is"],
+    " sea": [" is"],
+    " is": [" blue", " grey", " calm"],
+    " blue": ["."],
+    " grey": ["."],
+    " calm": ["."],
+}
+NEWLINE_PULL = 5.0  # logit weight of "\n" after " is" (the scripted forks get 3.0)
+SENTENCES = {f"The {a} is {b}." for a in ("sky", "sea") for b in ("blue", "grey", "calm")}
+
+
+def build_scripted_teacher(out_dir: Path, seed: int = 0) -> Path:
+    torch.manual_seed(seed)
+    tok = gpt2_tokenizer()
+    config = GPT2Config(
+        vocab_size=len(tok),
+        n_positions=512,
+        n_embd=32,
+        n_layer=1,
+        n_head=2,
+        tie_word_embeddings=False,
+        bos_token_id=tok.eos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.eos_token_id,
+    )
+    model = GPT2LMHeadModel(config)
+    ids = {w: tok.encode(w)[0] for w in {*FORKS, *(n for succ in FORKS.values() for n in succ), "\n"}}
+    direction = {w: i for i, w in enumerate(sorted(ids))}
+    with torch.no_grad():
+        for block in model.transformer.h:
+            for proj in (block.attn.c_proj, block.mlp.c_proj):
+                proj.weight.zero_()
+                proj.bias.zero_()
+        model.transformer.wpe.weight.zero_()
+        model.transformer.ln_f.weight.fill_(1.0)
+        model.transformer.ln_f.bias.zero_()
+        head = model.lm_head.weight
+        head.normal_(0.0, 0.02)
+        for word, d in direction.items():
+            model.transformer.wte.weight[ids[word]] = 0.0
+            model.transformer.wte.weight[ids[word], d] = 4.0
+        for word, successors in FORKS.items():
+            for nxt in successors:
+                head[ids[nxt], direction[word]] += 3.0
+        head[ids["\n"], direction[" is"]] += NEWLINE_PULL
+    model.save_pretrained(out_dir)
+    tok.save_pretrained(out_dir)
+    return out_dir
