@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from sqlalchemy import Engine, case, func, select
 
+from curation import frame_store
 from curation.recipe import Recipe
 from db.schema import SCORE_COLUMNS, jobs, labels, pairs
 from pipeline.types import TASKS
@@ -90,7 +91,11 @@ class ScoreFrame:
 
     # ---- the selection, step by step --------------------------------------------------------------
     def task_mask(self, task: str) -> np.ndarray:
-        return self.task == TASKS.index(task)
+        """Pairs of ``task`` (computed once per frame; do not modify the result)."""
+        key = ("task_mask", task)
+        if key not in self.memo:
+            self.memo[key] = self.task == TASKS.index(task)
+        return self.memo[key]
 
     def check_fails(self, recipe: Recipe) -> dict[tuple[str, str], np.ndarray]:
         """One boolean array per threshold, ``(bound, column) -> fails`` (a NaN score fails)."""
@@ -179,11 +184,10 @@ class ScoreFrame:
             return self.memo[key]
 
     def added_by(self, recipe: Recipe, verdict: Verdict, newly: np.ndarray) -> int:
-        """How many pairs the selection gains when the pairs in ``newly`` (failing today, of the task)
-        start to pass. Only a newly passing pair can be gained: it is, unless a human labelled it
-        (accepted = already in, rejected = never) or dedup prefers another pair of its group."""
-        candidates = np.flatnonzero(newly)
-        candidates = candidates[self.label[candidates] == LABEL_NONE]
+        """How many pairs the selection gains when the pairs at positions ``newly`` (failing today, of
+        the task) start to pass. Only a newly passing pair can be gained: it is, unless a human labelled
+        it (accepted = already in, rejected = never) or dedup prefers another pair of its group."""
+        candidates = newly[self.label[newly] == LABEL_NONE]
         if not recipe.dedup:
             return len(candidates)
         alone = self.ungrouped[candidates]
@@ -197,7 +201,7 @@ class ScoreFrame:
         index = np.minimum(np.searchsorted(rep_groups, groups), max(len(rep_groups) - 1, 0))
         held = (rep_groups[index] == groups) if len(rep_groups) else np.zeros(len(groups), dtype=bool)
         beats = ~held | (at < (rep_at[index] if len(rep_at) else at))
-        return int(alone.sum() + beats.sum())
+        return int(np.count_nonzero(alone) + np.count_nonzero(beats))
 
     def selection(self, recipe: Recipe) -> np.ndarray:
         """Ids (ascending) of the pairs the recipe keeps."""
@@ -267,21 +271,35 @@ def read_labels(engine: Engine, ids: np.ndarray) -> np.ndarray:
     return label
 
 
-def load_frame(engine: Engine) -> ScoreFrame:
-    """Read every pair's scores, group and label from the database (in chunks of rows)."""
-    signature = data_signature(engine)
+def read_arrays(engine: Engine) -> dict[str, np.ndarray]:
+    """Every pair's id, task code, scores and dedup group, read from the database."""
     task_code = case({name: index for index, name in enumerate(TASKS)}, value=pairs.c.task, else_=-1)
     columns = [pairs.c.id, task_code, *[pairs.c[c] for c in SCORE_COLUMNS], pairs.c.dedup_group]
     data = _numeric_rows(engine, select(*columns).order_by(pairs.c.id))
-    ids = data[:, 0].astype(np.int64)
-    group_col = data[:, -1]
-    group = np.where(np.isnan(group_col), NO_GROUP, np.nan_to_num(group_col)).astype(np.int64)
+    group = data[:, -1]
+    arrays = {
+        "ids": data[:, 0].astype(np.int64),
+        "task": data[:, 1].astype(np.int8),
+        "group": np.where(np.isnan(group), NO_GROUP, np.nan_to_num(group)).astype(np.int64),
+    }
+    arrays |= {f"score_{c}": np.ascontiguousarray(data[:, 2 + i]) for i, c in enumerate(SCORE_COLUMNS)}
+    return arrays
+
+
+def load_frame(engine: Engine) -> ScoreFrame:
+    """Read every pair's scores and group (from the disk copy when it is current, see ``frame_store``)
+    and every label from the database."""
+    signature = data_signature(engine)
+    arrays = frame_store.load(engine, signature[0])
+    if arrays is None:
+        arrays = read_arrays(engine)
+        frame_store.save(engine, signature[0], arrays)
     return ScoreFrame(
-        ids=ids,
-        task=data[:, 1].astype(np.int8),
-        scores={c: np.ascontiguousarray(data[:, 2 + i]) for i, c in enumerate(SCORE_COLUMNS)},
-        group=group,
-        label=read_labels(engine, ids),
+        ids=arrays["ids"],
+        task=arrays["task"],
+        scores={c: arrays[f"score_{c}"] for c in SCORE_COLUMNS},
+        group=arrays["group"],
+        label=read_labels(engine, arrays["ids"]),
         signature=signature,
         engine=engine,
     )
@@ -315,9 +333,11 @@ def get_frame(engine: Engine, max_stale_s: float = 0.0) -> ScoreFrame:
 
 
 def invalidate(engine: Engine | None = None) -> None:
-    """Forget the cached frame of ``engine`` (or every frame): the next ``get_frame`` reloads."""
+    """Forget the cached frame of ``engine`` (or every frame in memory), and its disk copy: the next
+    ``get_frame`` reads the database."""
     with _lock:
         if engine is None:
             _cache.clear()
         else:
             _cache.pop(engine.url.render_as_string(hide_password=False), None)
+            frame_store.forget(engine)

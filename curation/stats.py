@@ -7,6 +7,7 @@ Everything here is plain data (dicts, lists, ints) so the studio can draw it and
 from __future__ import annotations
 
 import difflib
+import functools
 import html
 from typing import Any
 
@@ -16,7 +17,6 @@ from sqlalchemy import Engine, func, select
 from curation.frame import LABEL_ACCEPT, LABEL_REJECT, ScoreFrame, get_frame
 from curation.recipe import DEDUP_REASON, UNIT_COLUMNS, Recipe
 from curation.select import selection_query, semantic_critic
-from db.queries import pairs_by_id
 from db.schema import SCORE_COLUMNS, contexts, labels, pairs, sentences
 
 HUMAN_REJECTED_REASON = "human_rejected"
@@ -34,9 +34,15 @@ def _frame(engine_or_frame: Engine | ScoreFrame) -> ScoreFrame:
     return engine_or_frame if isinstance(engine_or_frame, ScoreFrame) else get_frame(engine_or_frame)
 
 
-def bin_edges(column: str) -> list[float]:
+@functools.cache
+def _edges(column: str) -> tuple[float, ...]:
     low, high, count = BINS[column]
-    return [round(x, 6) for x in np.linspace(low, high, count + 1)]
+    return tuple(round(float(x), 6) for x in np.linspace(low, high, count + 1))
+
+
+def bin_edges(column: str) -> list[float]:
+    """The fixed histogram bin edges of ``column``."""
+    return list(_edges(column))
 
 
 def bin_index(frame: ScoreFrame, column: str) -> np.ndarray:
@@ -83,20 +89,21 @@ def summarize(engine_or_frame: Engine | ScoreFrame, recipe: Recipe) -> dict[str,
     frame = _frame(engine_or_frame)
     verdict = frame.verdict(recipe)
     in_task, selected, passing = verdict.in_task, verdict.selected, verdict.passing
+    failing_one = in_task & (verdict.fail_count == 1)
     critics = []
     for (bound, column), failed in verdict.fails.items():
         threshold = getattr(recipe, bound)[column]
-        only = failed & in_task & (verdict.fail_count == 1)
+        only = np.flatnonzero(failed & failing_one)
         step_to = loosened(bound, column, threshold)
-        values = frame.scores[column]
-        newly = only & ((values >= step_to) if bound == "min" else (values <= step_to))
+        values = frame.scores[column][only]
+        newly = only[(values >= step_to) if bound == "min" else (values <= step_to)]
         critics.append(
             {
                 "bound": bound,
                 "column": column,
                 "threshold": threshold,
-                "removes_alone": int((failed & in_task).sum()),
-                "removes_only": int(only.sum()),
+                "removes_alone": np.count_nonzero(failed & in_task),
+                "removes_only": len(only),
                 "loosen_to": step_to,
                 "loosen_adds": frame.added_by(recipe, verdict, newly),
             }
@@ -118,18 +125,17 @@ def summarize(engine_or_frame: Engine | ScoreFrame, recipe: Recipe) -> dict[str,
         }
 
     critic_kept = verdict.critic_kept
-    task_labels = frame.label[in_task]
     return {
         "task": recipe.task,
         "recipe": recipe.to_dict(),
         "recipe_hash": recipe.hash,
-        "total": int(in_task.sum()),
-        "passing_critics": int(passing.sum()),
-        "dedup_removed": int((passing & ~critic_kept).sum()),
-        "accepted": int((task_labels == LABEL_ACCEPT).sum()),
-        "rejected": int((task_labels == LABEL_REJECT).sum()),
-        "human_added": int((selected & ~critic_kept).sum()),
-        "human_removed": int((critic_kept & ~selected).sum()),
+        "total": np.count_nonzero(in_task),
+        "passing_critics": np.count_nonzero(passing),
+        "dedup_removed": np.count_nonzero(passing & ~critic_kept),
+        "accepted": np.count_nonzero((frame.label == LABEL_ACCEPT) & in_task),
+        "rejected": np.count_nonzero((frame.label == LABEL_REJECT) & in_task),
+        "human_added": np.count_nonzero(selected & ~critic_kept),
+        "human_removed": np.count_nonzero(critic_kept & ~selected),
         "survivors": len(kept_positions),
         "critics": critics,
         "histograms": histograms,
@@ -199,8 +205,7 @@ def page(
     selected, critic_pass = verdict.selected, verdict.passing
     mask = selected if which == "kept" else verdict.in_task & ~selected
     chosen = _order(frame, np.flatnonzero(mask), sort, offset + limit)[offset:]
-    rows = pairs_by_id(frame.engine, frame.ids[chosen].tolist())
-    notes = _notes(frame.engine, [row["id"] for row in rows])
+    rows = _rows_with_notes(frame.engine, frame.ids[chosen].tolist())
     out = []
     position_of = {int(frame.ids[p]): p for p in chosen}
     for row in rows:
@@ -221,7 +226,7 @@ def page(
                 "scores": scores,
                 "reasons": reasons,
                 "label": {LABEL_ACCEPT: "accept", LABEL_REJECT: "reject"}.get(int(frame.label[position])),
-                "note": notes.get(row["id"], ""),
+                "note": row["note"] or "",
                 "dedup_group": row["dedup_group"],
                 "diff": ops,
                 "diff_html": diff_html(ops),
@@ -230,12 +235,18 @@ def page(
     return out
 
 
-def _notes(engine: Engine, ids: list[int]) -> dict[int, str]:
+def _rows_with_notes(engine: Engine, ids: list[int]) -> list[dict[str, Any]]:
+    """Pair rows for ``ids`` (a page: tens of ids) with their label note, in the order given."""
     if not ids:
-        return {}
+        return []
+    query = (
+        select(pairs, labels.c.note)
+        .select_from(pairs.outerjoin(labels, labels.c.pair_id == pairs.c.id))
+        .where(pairs.c.id.in_(ids))
+    )
     with engine.connect() as conn:
-        rows = conn.execute(select(labels.c.pair_id, labels.c.note).where(labels.c.pair_id.in_(ids))).all()
-    return {pair_id: note for pair_id, note in rows}
+        found = {row["id"]: dict(row) for row in conn.execute(query).mappings()}
+    return [found[i] for i in ids if i in found]
 
 
 # ---- the CLI's report ---------------------------------------------------------------------------------

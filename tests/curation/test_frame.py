@@ -105,3 +105,25 @@ def test_frame_agrees_with_sql_on_every_backend(any_engine):
     for _ in range(8):
         recipe = random_recipe(rng, str(rng.choice(["paraphrase", "summary"])))
         assert np.array_equal(frame.selection(recipe), selected_ids(any_engine, recipe)), recipe
+
+
+def test_disk_copy_is_used_only_while_current(engine, tmp_path, monkeypatch):
+    from curation import frame_store
+
+    monkeypatch.setenv(frame_store.ENV, str(tmp_path / "frames"))
+    monkeypatch.setattr(frame_store, "MIN_PAIRS", 1)
+    first = add_scored(engine)
+    frames.load_frame(engine)
+    assert frame_store.path_for(engine).exists()
+    calls = []
+    monkeypatch.setattr(frames, "read_arrays", lambda e: calls.append(e) or pytest.fail("read the database"))
+    set_label(engine, first, "accept")
+    reopened = frames.load_frame(engine)  # a fresh process: arrays from disk, labels from the database
+    assert reopened.ids.tolist() == [first] and reopened.label.tolist() == [1]
+    monkeypatch.undo()
+    monkeypatch.setenv(frame_store.ENV, str(tmp_path / "frames"))
+    monkeypatch.setattr(frame_store, "MIN_PAIRS", 1)
+    add_pairs(engine, 1)  # max id moves on: the copy no longer matches
+    assert len(frames.load_frame(engine)) == 2
+    frames.invalidate(engine)
+    assert not frame_store.path_for(engine).exists()
