@@ -36,6 +36,8 @@ CSS = """
 .id-diff ins { background: #def7ec; color: #03543f; text-decoration: none; }
 .id-pair { font-size: 1.1rem; line-height: 1.6; }
 .id-hint { color: #6b7280; font-size: 0.9rem; }
+.id-critic { padding: 6px 10px !important; gap: 2px !important; }
+.id-table td, .id-table th { vertical-align: top; font-size: 0.9rem; }
 """
 
 

@@ -71,9 +71,16 @@ def render(ctx: AppContext) -> None:
             numbers = gr.Checkbox(True, label="Numbers: every number in the target appears in the source")
             controls += [dedup, numbers]
             for t in THRESHOLDS:
-                with gr.Group():
+                with gr.Column(variant="panel", elem_classes="id-critic"):
                     enabled = gr.Checkbox(True, label=t.label, container=False)
-                    slider = gr.Slider(t.low, t.high, value=t.fallback, step=t.step, show_label=False)
+                    slider = gr.Slider(
+                        t.low,
+                        t.high,
+                        value=t.fallback,
+                        step=t.step,
+                        show_label=False,
+                        elem_id=f"threshold-{t.bound}-{t.column}",
+                    )
                 controls += [enabled, slider]
             reset = gr.Button("Reset to the default recipe", size="sm")
         with gr.Column(scale=3):
@@ -82,7 +89,7 @@ def render(ctx: AppContext) -> None:
             critic_table = gr.Dataframe(
                 headers=CRITIC_COLUMNS, label="What each critic does", interactive=False, wrap=True
             )
-    with gr.Row(equal_height=True):
+    with gr.Row(equal_height=False):
         which = gr.Radio(["kept", "rejected"], value="kept", label="Show", scale=1)
         sort = gr.Dropdown(SORTS, value="id", label="Sort", scale=2)
         page_number = gr.Number(1, label="Page", precision=0, scale=1, minimum=None)

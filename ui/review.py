@@ -59,7 +59,7 @@ def render(ctx: AppContext) -> None:
         accept = gr.Button("Accept  [a]", variant="primary", elem_id=KEY_TO_BUTTON["a"])
         reject = gr.Button("Reject  [r]", variant="stop", elem_id=KEY_TO_BUTTON["r"])
         skip = gr.Button("Skip  [s]", elem_id=KEY_TO_BUTTON["s"])
-    status = gr.Markdown(elem_classes="id-hint")
+    status = gr.Markdown(elem_classes="id-hint", elem_id="review-status")
     gr.Markdown(
         "Keys work when the focus is not in the note box: **a** accept · **r** reject · **s** skip. "
         "A label overrides the critics in every later selection and survives re-scoring.",

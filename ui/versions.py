@@ -81,7 +81,12 @@ def render(ctx: AppContext) -> None:
             save_msg = gr.Markdown()
         with gr.Column(scale=3):
             gr.Markdown("#### Versions")
-            table = gr.Dataframe(headers=VERSION_COLUMNS, interactive=False, wrap=True)
+            table = gr.Dataframe(
+                headers=VERSION_COLUMNS,
+                interactive=False,
+                wrap=True,
+                column_widths=["7%", "17%", "9%", "17%", "32%", "8%", "10%"],
+            )
             with gr.Row(equal_height=True):
                 left = gr.Dropdown([], label="Compare", scale=2)
                 right = gr.Dropdown([], label="with", scale=2)
