@@ -1,0 +1,182 @@
+"""The generate job: parameter validation, what it stores, and resuming after a crash without duplicates."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from sqlalchemy import func, select
+
+from db import jobs as job_rows
+from db.schema import contexts, jobs, pairs, sentences
+from pipeline import generate as generate_module
+from pipeline import runner
+from pipeline.generate_job import DEFAULTS, validate_params
+from pipeline.runner import UserError
+from tests.pipeline.scripted_teacher import SENTENCES, build_scripted_teacher
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Tiny models gain nothing from threads, and on a busy 2-core machine extra threads only spin."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def scripted_dir(tmp_path_factory):
+    return str(build_scripted_teacher(tmp_path_factory.mktemp("scripted")))
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    path = tmp_path / "corpus.txt"
+    path.write_text("".join(f"Report {i} arrived on day {i}.\n" for i in range(5)))
+    return str(path)
+
+
+def params(teacher: str, corpus: str | None, **overrides) -> dict:
+    return {
+        "teacher": teacher,
+        "corpus": corpus,
+        "samples": 6,
+        "batch_contexts": 2,
+        "device": "cpu",
+        **overrides,
+    }
+
+
+def snapshot(engine) -> dict:
+    """Every generated row, keyed so that two databases can be compared."""
+    with engine.connect() as conn:
+        seq = {r.id: r.seq for r in conn.execute(select(contexts.c.id, contexts.c.seq))}
+        return {
+            "contexts": sorted(conn.execute(select(contexts.c.seq, contexts.c.text)).all()),
+            "sentences": sorted(
+                (seq[r.context_id], r.sample_index, r.text)
+                for r in conn.execute(
+                    select(sentences.c.context_id, sentences.c.sample_index, sentences.c.text)
+                )
+            ),
+            "pairs": sorted(
+                (seq[r.context_id], r.source, r.target)
+                for r in conn.execute(select(pairs.c.context_id, pairs.c.source, pairs.c.target))
+            ),
+        }
+
+
+def run_new_job(engine, job_params: dict) -> tuple[int, str]:
+    job_id = job_rows.submit(engine, "generate", job_params)
+    return job_id, runner.run_job(engine, job_id)
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"samples": 1}, "samples must be at least 2"),
+        ({"samples": -3}, "samples must be at least 2"),
+        ({"contexts": 0}, "contexts must be a positive"),
+        ({"max_new_tokens": 0}, "max_new_tokens must be a positive"),
+        ({"batch_contexts": 0}, "batch_contexts must be a positive"),
+        ({"temperature": 0}, r"temperature must be greater than 0"),
+        ({"context_temperature": -1.0}, r"context_temperature must be greater than 0"),
+        ({"top_p": 0}, r"top_p must be in \(0, 1\]"),
+        ({"top_p": 1.5}, r"top_p must be in \(0, 1\]"),
+        ({"task": "translate"}, "Unknown task 'translate'"),
+        ({"corpus": "/nowhere/corpus.txt"}, "does not exist"),
+        ({"samples": True}, "samples must be at least 2"),
+        ({"temprature": 0.7}, "Unknown generate parameter"),
+    ],
+)
+def test_bad_parameters_are_clear_errors(bad, message):
+    with pytest.raises(UserError, match=message):
+        validate_params(bad)
+
+
+def test_defaults_fill_in():
+    assert validate_params({}) == DEFAULTS
+    assert validate_params({"temperature": 0.7})["temperature"] == 0.7
+
+
+def test_job_stores_contexts_sentences_and_pairs_with_provenance(engine, scripted_dir, corpus):
+    job_id, status = run_new_job(engine, params(scripted_dir, corpus, round=1, seed=5))
+    assert status == "done"
+    row = job_rows.get(engine, job_id)
+    assert (row["progress_done"], row["progress_total"]) == (5, 5)
+    with engine.connect() as conn:
+        ctx_rows = conn.execute(select(contexts).order_by(contexts.c.seq)).mappings().all()
+        sentence_rows = conn.execute(select(sentences)).mappings().all()
+        pair_rows = conn.execute(select(pairs)).mappings().all()
+    assert [c["seq"] for c in ctx_rows] == list(range(5))
+    assert all(
+        c["generated_at"] is not None and c["origin"] == "corpus" and c["round"] == 1 for c in ctx_rows
+    )
+    assert len(sentence_rows) == 30 and {s["text"] for s in sentence_rows} <= SENTENCES
+    seq_of = {c["id"]: c["seq"] for c in ctx_rows}
+    for s in sentence_rows:
+        assert s["model"] == scripted_dir and s["seed"] == 5 + seq_of[s["context_id"]] and s["round"] == 1
+        assert s["sampling"] == {
+            "temperature": 0.5,
+            "top_p": 0.9,
+            "top_k": 50,
+            "no_repeat_ngram_size": 3,
+            "max_new_tokens": 60,
+        }
+    assert pair_rows and all(p["task"] == "paraphrase" and p["source"] != p["target"] for p in pair_rows)
+    first = pair_rows[0]
+    assert first["provenance"]["teacher"] == scripted_dir and first["provenance"]["job_id"] == job_id
+    assert first["source_sentence_id"] and first["target_sentence_id"]
+
+
+def test_crash_then_resume_matches_an_uninterrupted_run(db_url, tmp_path, scripted_dir, corpus, monkeypatch):
+    from db import connect
+
+    clean = connect(f"sqlite:///{tmp_path / 'clean.db'}")
+    assert run_new_job(clean, params(scripted_dir, corpus))[1] == "done"
+
+    crashed = connect(db_url)
+    real = generate_module.generate_first_sentences
+    calls = []
+
+    def crash_on_second_batch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("simulated crash")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(generate_module, "generate_first_sentences", crash_on_second_batch)
+    job_id, status = run_new_job(crashed, params(scripted_dir, corpus))
+    assert status == "failed"
+    assert job_rows.get(crashed, job_id)["progress_done"] == 2
+    monkeypatch.setattr(generate_module, "generate_first_sentences", real)
+
+    job_rows.requeue(crashed, job_id)
+    assert runner.run_job(crashed, job_id) == "done"
+    assert snapshot(crashed) == snapshot(clean)
+
+    with crashed.begin() as conn:  # running a finished job again writes nothing new
+        conn.execute(jobs.update().where(jobs.c.id == job_id).values(status="queued"))
+    before = snapshot(crashed)
+    assert runner.run_job(crashed, job_id) == "done"
+    assert snapshot(crashed) == before
+
+
+def test_teacher_sampled_contexts_and_summary_orientation(engine, scripted_dir):
+    job_id, status = run_new_job(engine, params(scripted_dir, None, contexts=3, task="summary"))
+    assert status == "done"
+    with engine.connect() as conn:
+        ctx_rows = conn.execute(select(contexts)).mappings().all()
+        pair_rows = conn.execute(select(pairs.c.source, pairs.c.target, pairs.c.task)).all()
+    assert len(ctx_rows) == 3 and all(c["origin"] == "teacher" and c["prefix"] for c in ctx_rows)
+    assert all(c["text"].startswith(c["prefix"]) for c in ctx_rows)
+    assert all(len(p.source) >= len(p.target) and p.task == "summary" for p in pair_rows)
+
+
+def test_unloadable_teacher_fails_the_job_with_one_sentence(engine, corpus, tmp_path):
+    job_id, status = run_new_job(engine, params(str(tmp_path / "no-such-model"), corpus))
+    assert status == "failed"
+    error = job_rows.get(engine, job_id)["error"]
+    assert "no-such-model" in error and "\n" not in error
+    with engine.connect() as conn:  # contexts were stored (stage 1); nothing else
+        assert conn.execute(select(func.count()).select_from(sentences)).scalar_one() == 0
