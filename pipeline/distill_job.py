@@ -10,8 +10,8 @@ and the studio curates them into a new version.
 
 Fresh sources, in this order of preference:
 - ``corpus``: a text file (sentences split per line) or JSONL with ``text`` or ``source`` per line;
-- otherwise teacher sentences already stored by generate jobs (one per context, in id order) that are
-  not a source in the run's version.
+- otherwise teacher sentences already stored by generate jobs: per context, the first one that is not
+  a source in the run's version.
 
 Parameters: ``run`` (required), ``contexts`` (how many sources, default 20), ``samples`` (10),
 ``top_p`` (0.9), ``temperature`` (0.7), ``no_repeat_ngram_size`` (3), ``max_new_tokens`` (64),
@@ -26,7 +26,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from db import jobs as job_rows
 from db import runs
@@ -83,30 +83,23 @@ def corpus_sources(path: str, limit: int, exclude: set[str]) -> list[Source]:
 
 
 def teacher_sources(engine, limit: int, exclude: set[str]) -> list[Source]:
-    """One stored teacher sentence per context (lowest sample index), in id order, not in ``exclude``."""
-    first = (
-        select(sentences.c.context_id, func.min(sentences.c.sample_index).label("first"))
-        .where(sentences.c.round == 0)
-        .group_by(sentences.c.context_id)
-        .subquery()
-    )
+    """Per context (in id order), the first stored teacher sentence that is not in ``exclude``."""
     query = (
         select(sentences.c.id, sentences.c.context_id, sentences.c.text)
-        .join(
-            first,
-            (first.c.context_id == sentences.c.context_id) & (first.c.first == sentences.c.sample_index),
-        )
-        .order_by(sentences.c.id)
+        .where(sentences.c.round == 0)
+        .order_by(sentences.c.context_id, sentences.c.sample_index)
     )
     found: list[Source] = []
-    seen = set(exclude)
+    seen, used_contexts = set(exclude), set()
     with engine.connect() as conn:
         for row in conn.execute(query):
-            if row.text not in seen:
-                seen.add(row.text)
-                found.append({"text": row.text, "context_id": row.context_id, "sentence_id": row.id})
-                if len(found) == limit:
-                    break
+            if row.context_id in used_contexts or row.text in seen:
+                continue
+            seen.add(row.text)
+            used_contexts.add(row.context_id)
+            found.append({"text": row.text, "context_id": row.context_id, "sentence_id": row.id})
+            if len(found) == limit:
+                break
     return found
 
 
