@@ -11,6 +11,7 @@ import ipaddress
 import logging
 import os
 import sys
+import threading
 from pathlib import Path
 
 from db import DEFAULT_URL, DatabaseError, connect
@@ -80,6 +81,15 @@ def check_safety(host: str, auth: tuple[str, str] | None) -> None:
         )
 
 
+def warm_score_frame(engine) -> threading.Thread:
+    """Load the Curate page's in-memory score arrays in the background while the server starts."""
+    from curation.frame import get_frame
+
+    thread = threading.Thread(target=get_frame, args=(engine,), name="warm-score-frame", daemon=True)
+    thread.start()
+    return thread
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -103,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if not args.no_worker:
         ctx.worker = WorkerProcess(args.db).start()
+    warm_score_frame(engine)
     try:
         build_app(ctx).launch(server_name=args.host, server_port=args.port, auth=auth, **launch_options(ctx))
     finally:

@@ -81,7 +81,9 @@ def render(ctx: AppContext) -> None:
                 temperature = gr.Number(0.5, label="Temperature")
                 top_p = gr.Number(0.9, label="Top-p")
                 gen_device = gr.Dropdown(list(DEVICES), value="auto", label="Device")
-            gen_cmd = gr.Code(label="Equivalent command", language="shell", lines=2, interactive=False)
+            gen_cmd = gr.Code(
+                label="Equivalent command", language="shell", lines=2, interactive=False, wrap_lines=True
+            )
             start_gen = gr.Button("Start generation", variant="primary")
         with gr.Column():
             gr.Markdown("#### 2 · Score the pairs")
@@ -101,13 +103,15 @@ def render(ctx: AppContext) -> None:
             with gr.Row():
                 batch_size = gr.Number(512, label="Pairs per batch")
                 score_device = gr.Dropdown(list(DEVICES), value="auto", label="Device")
-            score_cmd = gr.Code(label="Equivalent command", language="shell", lines=2, interactive=False)
+            score_cmd = gr.Code(
+                label="Equivalent command", language="shell", lines=2, interactive=False, wrap_lines=True
+            )
             start_score = gr.Button("Start scoring", variant="primary")
             submit_msg = gr.Markdown()
     gr.Markdown("#### Jobs")
     worker_md = gr.Markdown(elem_classes="id-hint")
     table = gr.Dataframe(headers=JOB_COLUMNS, interactive=False, wrap=True, elem_id="jobs-table")
-    with gr.Row(equal_height=True):
+    with gr.Row(equal_height=False):
         job_id = gr.Number(None, label="Job", precision=0, scale=1)
         cancel = gr.Button("Cancel job", variant="stop", scale=1)
         resume = gr.Button("Resume job", scale=1)
@@ -245,6 +249,12 @@ def render(ctx: AppContext) -> None:
         preprocess=False,
     )
     blocks = ctx.shared["blocks"]
-    blocks.load(lambda j: jobs_view(ctx, j), job_id, job_outputs, api_visibility="private", preprocess=False)
+
+    def newest_job() -> list[Any]:
+        rows = job_rows.recent(ctx.engine, 1)
+        newest = rows[0]["id"] if rows else None
+        return [newest, *jobs_view(ctx, newest)]
+
+    blocks.load(newest_job, None, [job_id, *job_outputs], api_visibility="private")
     blocks.load(preview_generate, gen_fields, gen_cmd, api_visibility="private")
     blocks.load(preview_score, score_fields, score_cmd, api_visibility="private")

@@ -50,3 +50,31 @@ def test_launch_options_never_share_and_only_serve_the_export_folder(ctx):
     assert options["share"] is False
     assert options["allowed_paths"] == [str(ctx.export_dir)]
     assert options["max_file_size"] == ctx.max_upload_bytes
+
+
+def test_python_app_py_serves_the_studio_on_loopback(db_url, tmp_path):
+    import subprocess
+    import sys
+    import urllib.request
+    from pathlib import Path
+
+    from tests.ui.studio import free_port, wait_for
+
+    port = free_port()
+    repo = Path(app.__file__).resolve().parent
+    command = [sys.executable, "app.py", "--db", db_url, "--port", str(port), "--no-worker"]
+    command += ["--export-dir", str(tmp_path / "exports")]
+    server = subprocess.Popen(command, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def page() -> str | None:
+        try:
+            return urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read().decode()
+        except OSError:
+            assert server.poll() is None, "app.py exited"
+            return None
+
+    try:
+        assert "Impossible Distillation Studio" in wait_for(page, timeout_s=90, what="app.py to serve")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

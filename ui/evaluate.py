@@ -1,0 +1,149 @@
+"""Evaluate page: run a trained student on a benchmark file (MRPC TSV, {"src","trg"} JSONL, parallel line
+files, generic JSONL/TSV), see every evaluation side by side with the copy-input baseline measured on the
+same rows, and read the per-example outputs with their scores.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from cli.student_cmds import TABLE_METRICS, evaluate_command, format_metric
+from db import jobs as job_rows
+from db import runs
+from models.benchmarks import FORMATS
+from ui.common import user_errors
+from ui.context import AppContext
+from ui.forms import FormError, as_float, as_int, optional_int
+from ui.train import run_choices
+
+POLL_S = 3.0
+RESULT_COLUMNS = [
+    "evaluation",
+    "run",
+    "system",
+    "benchmark",
+    "rows",
+    *(label for _, label in TABLE_METRICS),
+    "job",
+]
+EXAMPLE_COLUMNS = [
+    "line",
+    "source",
+    "reference",
+    "output",
+    "bleu",
+    "bleu_to_source",
+    "rougeL",
+    "bertscore_f1",
+]
+
+
+def form_params(run_id, benchmark, fmt, limit, alpha, samples) -> dict[str, Any]:
+    """Job parameters from the form, or a ``FormError`` naming the bad field."""
+    path = str(benchmark or "").strip()
+    if not path:
+        raise FormError("Give the path of a benchmark file or folder on the studio's machine.")
+    if fmt not in FORMATS:
+        raise FormError(f"Format must be one of {', '.join(FORMATS)}, not {fmt!r}.")
+    return {
+        "run": as_int(run_id, "Run", low=1),
+        "benchmark": path,
+        "format": fmt,
+        "limit": optional_int(limit, "Limit", low=1),
+        "alpha": as_float(alpha, "alpha", low=0.0, high=1.0),
+        "samples": as_int(samples or 0, "Samples for self-BLEU", low=0, high=50),
+    }
+
+
+def results_table(engine) -> list[list[Any]]:
+    """Every evaluation, newest first; a student row and its copy-input row share a job (same rows)."""
+    return [
+        [e["id"], e["run_id"], e["system"], e["benchmark"], e["rows"],
+         *(format_metric(e["metrics"], key) for key, _ in TABLE_METRICS), e["metrics"].get("job_id")]
+        for e in runs.list_evaluations(engine)
+    ]  # fmt: skip
+
+
+def examples_frame(engine, evaluation_id: Any) -> pd.DataFrame:
+    """The per-example outputs and scores of one evaluation."""
+    evaluation = runs.get_evaluation(engine, int(evaluation_id)) if evaluation_id else None
+    rows = (evaluation or {}).get("examples") or []
+    frame = pd.DataFrame(rows, columns=[c for c in EXAMPLE_COLUMNS if not rows or c in rows[0]])
+    return frame.round(2)
+
+
+def render(ctx: AppContext) -> None:
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1):
+            gr.Markdown("#### Evaluate a run")
+            run_pick = gr.Dropdown([], label="Run")
+            benchmark = gr.Textbox(label="Benchmark file or folder (path on this machine)",
+                                   placeholder="../shared/benchmarks/mrpc/msr_paraphrase_test.txt")  # fmt: skip
+            with gr.Row():
+                fmt = gr.Dropdown(list(FORMATS), value="auto", label="Format")
+                limit = gr.Number(200, label="First N rows (empty = all)", precision=0)
+            with gr.Row():
+                alpha = gr.Number(0.7, label="iBLEU alpha")
+                samples = gr.Number(0, label="Samples for self-BLEU (0 = skip)", precision=0)
+            command = gr.Code(label="Equivalent command", language="shell", lines=2, interactive=False)
+            start = gr.Button("Start evaluation", variant="primary")
+            message = gr.Markdown()
+        with gr.Column(scale=2):
+            gr.Markdown(
+                "Results, newest first. Each evaluation writes a **student** row and a **copy_input** row on the "
+                "same benchmark rows. `*` BERTScore-style F1 with the local MiniLM encoder (not comparable with "
+                "published BERTScore).",
+                elem_classes="id-hint",
+            )
+            table = gr.Dataframe(headers=RESULT_COLUMNS, interactive=False, wrap=True)
+    gr.Markdown("#### Per-example view")
+    evaluation_pick = gr.Number(None, label="Evaluation id (click a row above)", precision=0)
+    examples = gr.Dataframe(interactive=False, wrap=True)
+
+    fields = [run_pick, benchmark, fmt, limit, alpha, samples]
+
+    def preview(*values: Any) -> str:
+        try:
+            return evaluate_command(ctx.db_url, form_params(*values))
+        except FormError as exc:
+            return f"# {exc}"
+
+    @user_errors
+    def start_evaluation(*values: Any) -> list[Any]:
+        params = form_params(*values)
+        run = runs.get_run(ctx.engine, params["run"])
+        if run is None or run["status"] != "done":
+            raise FormError(f"Run {params['run']} has not finished training; evaluate a finished run.")
+        job = job_rows.submit(ctx.engine, "evaluate", params)
+        return [f"Queued evaluation job **{job}**; results appear in the table when it finishes.",
+                results_table(ctx.engine)]  # fmt: skip
+
+    @user_errors
+    def show_examples(evaluation_id: Any) -> pd.DataFrame:
+        return examples_frame(ctx.engine, optional_int(evaluation_id, "Evaluation", low=1))
+
+    def pick_evaluation(evt: gr.SelectData, rows: Any) -> Any:
+        row_index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        return rows.iloc[row_index, 0] if hasattr(rows, "iloc") else rows[row_index][0]
+
+    def load_page() -> list[Any]:
+        choices = [c for c in run_choices(ctx.engine) if "· done" in c[0]]
+        return [
+            gr.Dropdown(choices=choices, value=choices[0][1] if choices else None),
+            results_table(ctx.engine),
+        ]
+
+    def list_evaluations() -> list[list[Any]]:
+        return results_table(ctx.engine)
+
+    for field in fields:
+        field.change(preview, fields, command, api_visibility="private", show_progress="hidden")
+    start.click(start_evaluation, fields, [message, table], api_name="start_evaluation")
+    evaluation_pick.change(show_examples, evaluation_pick, examples, api_name="evaluation_examples")
+    table.select(pick_evaluation, table, evaluation_pick, api_visibility="private")
+    gr.api(list_evaluations, api_name="list_evaluations")
+    gr.Timer(POLL_S).tick(list_evaluations, None, table, api_name="poll_evaluations", show_progress="hidden")
+    ctx.shared["blocks"].load(load_page, None, [run_pick, table], api_name="evaluate_page")

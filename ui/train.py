@@ -1,0 +1,184 @@
+"""Train page: pick a version, a student and a few settings, start one training job; watch its loss curve
+(train and held-out eval loss), progress and ETA live; cancel it; browse past runs with their settings and
+the recipe hash they were trained on. The job runs in the worker process, never in the web server.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from cli.student_cmds import train_command
+from curation.versions import list_versions
+from db import jobs as job_rows
+from db import runs
+from ui.common import user_errors
+from ui.context import AppContext
+from ui.forms import FormError, as_float, as_int, model_spec, optional_int
+from ui.job_forms import DEVICES
+from ui.jobview import eta_text, progress_text
+
+POLL_S = 2.0
+RUN_COLUMNS = ["run", "status", "version", "student", "steps", "lora", "lr", "batch", "recipe", "folder"]
+
+
+def form_params(
+    version, student, epochs, max_steps, lr, batch_size, lora, eval_fraction, seed, device
+) -> dict:
+    """Job parameters from the form, or a ``FormError`` naming the bad field."""
+    if not version:
+        raise FormError("Pick a version to train on (save one on the Versions page first).")
+    return {
+        "version": str(version),
+        "student": model_spec(student, "student"),
+        "epochs": as_int(epochs, "Epochs", low=1),
+        "max_steps": optional_int(max_steps, "Max steps", low=1),
+        "lr": None if lr in (None, "") else as_float(lr, "Learning rate", low=1e-8, high=1.0),
+        "batch_size": as_int(batch_size, "Batch size", low=1, high=4096),
+        "lora": bool(lora),
+        "eval_fraction": as_float(eval_fraction, "Eval fraction", low=0.0, high=0.5),
+        "seed": as_int(seed, "Seed", low=0),
+        "device": device if device in DEVICES else "auto",
+    }
+
+
+def run_table(engine) -> list[list[Any]]:
+    rows = []
+    for r in runs.list_runs(engine):
+        config = r["config"] or {}
+        inner = config.get("config", config)  # a finished run stores the resolved config around it
+        total = config.get("total_steps") or r.get("progress_total") or "?"
+        rows.append([r["id"], r["status"], r["version"], r["student"], f"{r['last_step'] or 0}/{total}",
+                     bool(inner.get("lora")), inner.get("lr"), inner.get("batch_size"), r["recipe_hash"],
+                     r["output_dir"]])  # fmt: skip
+    return rows
+
+
+def run_choices(engine) -> list[tuple[str, int]]:
+    return [(f"run {r['id']} · {r['version']} · {r['status']}", r["id"]) for r in runs.list_runs(engine)]
+
+
+def run_view(engine, run_id: Any) -> list[Any]:
+    """Headline (status, progress, ETA, settings, recipe hash) and the loss curve of one run."""
+    empty = pd.DataFrame({"step": [], "loss": [], "series": []})
+    if not run_id:
+        return ["No run selected.", empty]
+    run = runs.get_run(engine, int(run_id))
+    if run is None:
+        return [f"No run {run_id}.", empty]
+    job = job_rows.get(engine, run["job_id"]) if run["job_id"] else None
+    progress = f"{progress_text(job)} steps" if job else ""
+    eta = eta_text(job, job_rows.now()) if job else ""
+    settings = run["config"].get("config", run["config"])
+    shown = ", ".join(f"{k}={v}" for k, v in sorted(settings.items()) if v not in (None, "", False))
+    text = (
+        f"**Run {run['id']}** · **{run['status']}** · {progress}{f' · ETA {eta}' if eta else ''}\n\n"
+        f"student `{run['student']}` · recipe `{run['recipe_hash']}` · `{run['output_dir']}`\n\n`{shown}`"
+    )
+    if job and job.get("error"):
+        text += f"\n\n**Error:** {job['error'].strip().splitlines()[0]}"
+    log = runs.run_log(engine, run["id"])
+    curve = pd.DataFrame(
+        [
+            {"step": r["step"], "loss": r["train_loss"], "series": "train"}
+            for r in log
+            if r["train_loss"] is not None
+        ]
+        + [
+            {"step": r["step"], "loss": r["eval_loss"], "series": "eval"}
+            for r in log
+            if r["eval_loss"] is not None
+        ]
+    )
+    return [text, curve if len(curve) else empty]
+
+
+def render(ctx: AppContext) -> None:
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1):
+            gr.Markdown("#### Train a student")
+            version = gr.Dropdown([], label="Version", allow_custom_value=True)
+            student = gr.Textbox(
+                "embedded", label="Student (embedded = SmolLM2-135M, a hub id such as t5-large, or a folder)"
+            )
+            with gr.Row():
+                epochs = gr.Number(1, label="Epochs", precision=0)
+                max_steps = gr.Number(None, label="Max steps (overrides epochs)", precision=0)
+            with gr.Row():
+                lr = gr.Number(None, label="Learning rate (empty = 5e-5, LoRA 2e-4)")
+                batch_size = gr.Number(8, label="Batch size", precision=0)
+            with gr.Row():
+                eval_fraction = gr.Number(0.1, label="Held-out eval fraction")
+                seed = gr.Number(0, label="Seed", precision=0)
+            with gr.Row():
+                lora = gr.Checkbox(False, label="LoRA (peft)")
+                device = gr.Dropdown(list(DEVICES), value="auto", label="Device")
+            command = gr.Code(label="Equivalent command", language="shell", lines=2, interactive=False)
+            start = gr.Button("Start training", variant="primary")
+            message = gr.Markdown()
+        with gr.Column(scale=2):
+            with gr.Row():
+                run_pick = gr.Dropdown([], label="Run", scale=3)
+                cancel = gr.Button("Cancel run", variant="stop", scale=1)
+            headline = gr.Markdown("No run selected.")
+            curve = gr.LinePlot(
+                x="step", y="loss", color="series", title="Loss (train, held-out eval)", height=320
+            )
+    gr.Markdown("#### Runs")
+    table = gr.Dataframe(headers=RUN_COLUMNS, interactive=False, wrap=True)
+
+    fields = [version, student, epochs, max_steps, lr, batch_size, lora, eval_fraction, seed, device]
+
+    def preview(*values: Any) -> str:
+        try:
+            return train_command(ctx.db_url, form_params(*values))
+        except FormError as exc:
+            return f"# {exc}"
+
+    @user_errors
+    def start_training(*values: Any) -> list[Any]:
+        job = job_rows.submit(ctx.engine, "train", form_params(*values))
+        return [f"Queued training job **{job}**; its run appears below once the worker starts it.",
+                gr.Dropdown(choices=run_choices(ctx.engine))]  # fmt: skip
+
+    @user_errors
+    def cancel_run(run_id: Any) -> list[Any]:
+        run = runs.get_run(ctx.engine, as_int(run_id, "Run", low=1))
+        if run is None or not run["job_id"]:
+            raise FormError(f"No running job for run {run_id}.")
+        status = job_rows.request_cancel(ctx.engine, run["job_id"])
+        gr.Info(
+            f"Run {run['id']}: {status.replace('_', ' ')}; it stops after the current step with a checkpoint."
+        )
+        return run_view(ctx.engine, run["id"])
+
+    def refresh(run_id: Any) -> list[Any]:
+        choices = run_choices(ctx.engine)
+        chosen = run_id or (choices[0][1] if choices else None)
+        return [
+            gr.Dropdown(choices=choices, value=chosen),
+            *run_view(ctx.engine, chosen),
+            run_table(ctx.engine),
+        ]
+
+    def load_page() -> list[Any]:
+        names = [v["name"] for v in list_versions(ctx.engine)]
+        return [gr.Dropdown(choices=names, value=names[-1] if names else None), *refresh(None)]
+
+    for field in fields:
+        field.change(preview, fields, command, api_visibility="private", show_progress="hidden")
+    start.click(start_training, fields, [message, run_pick], api_name="start_training")
+    cancel.click(cancel_run, run_pick, [headline, curve], api_name="cancel_training")
+    run_pick.change(lambda r: run_view(ctx.engine, r), run_pick, [headline, curve], api_name="training_run")
+
+    def list_training_runs() -> list[list[Any]]:
+        return run_table(ctx.engine)
+
+    gr.api(list_training_runs, api_name="list_runs")
+    gr.Timer(POLL_S).tick(refresh, run_pick, [run_pick, headline, curve, table], api_name="poll_training",
+                          show_progress="hidden")  # fmt: skip
+    ctx.shared["blocks"].load(
+        load_page, None, [version, run_pick, headline, curve, table], api_name="train_page"
+    )
