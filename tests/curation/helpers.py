@@ -86,3 +86,20 @@ def random_scores(engine: Engine, n: int, seed: int, tasks=("paraphrase", "summa
         )
     frame.invalidate(engine)
     return ids
+
+
+def random_labels(engine: Engine, ids: list[int], count: int, seed: int, queue: str = "random") -> None:
+    """Label ``count`` of ``ids`` at random (half accept, half reject) in one transaction."""
+    import datetime as dt
+
+    from db.schema import labels
+
+    rng = np.random.default_rng(seed)
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    rows = [
+        {"pair_id": int(i), "decision": "accept" if rng.random() < 0.5 else "reject", "note": "", "queue": queue,
+         "labelled_at": now}
+        for i in rng.choice(ids, size=count, replace=False)
+    ]  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(labels.insert(), rows)

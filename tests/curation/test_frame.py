@@ -11,7 +11,7 @@ from curation.review import set_label
 from curation.select import selected_ids
 from db import jobs as job_rows
 from db.schema import jobs
-from tests.curation.helpers import add_pairs, add_scored, random_scores
+from tests.curation.helpers import add_pairs, add_scored, random_labels, random_scores
 
 
 def random_recipe(rng: np.random.Generator, task: str) -> Recipe:
@@ -29,8 +29,7 @@ def random_recipe(rng: np.random.Generator, task: str) -> Recipe:
 def test_frame_agrees_with_sql_on_random_data_with_labels_and_dedup(engine, seed):
     ids = random_scores(engine, 400, seed)
     rng = np.random.default_rng(seed)
-    for pair_id in rng.choice(ids, size=40, replace=False):
-        set_label(engine, int(pair_id), "accept" if rng.random() < 0.5 else "reject", queue="random")
+    random_labels(engine, ids, 40, seed)
     frame = frames.get_frame(engine)
     for _ in range(15):
         recipe = random_recipe(rng, str(rng.choice(["paraphrase", "summary"])))
@@ -99,8 +98,7 @@ def test_frame_agrees_with_sql_on_every_backend(any_engine):
     """The same agreement on PostgreSQL (when IMPOSSIBLE_TEST_PG_URL is set) as on SQLite."""
     ids = random_scores(any_engine, 200, 5)
     rng = np.random.default_rng(5)
-    for pair_id in rng.choice(ids, size=20, replace=False):
-        set_label(any_engine, int(pair_id), "accept" if rng.random() < 0.5 else "reject")
+    random_labels(any_engine, ids, 20, 5)
     frame = frames.get_frame(any_engine)
     for _ in range(8):
         recipe = random_recipe(rng, str(rng.choice(["paraphrase", "summary"])))

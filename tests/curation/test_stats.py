@@ -10,7 +10,7 @@ from curation.recipe import Recipe
 from curation.review import set_label
 from curation.select import selected_ids
 from curation.stats import bin_edges, diff_html, page, stats_report, summarize, word_diff
-from tests.curation.helpers import add_scored, random_scores
+from tests.curation.helpers import add_scored, random_labels, random_scores
 
 NLI = Recipe.default("paraphrase", "nli")
 
@@ -132,8 +132,7 @@ def test_loosen_adds_equals_a_full_recomputation(engine, seed):
 
     ids = random_scores(engine, 400, seed)
     rng = np.random.default_rng(seed)
-    for pair_id in rng.choice(ids, size=30, replace=False):
-        set_label(engine, int(pair_id), "accept" if rng.random() < 0.5 else "reject")
+    random_labels(engine, ids, 30, seed)
     frame = frames.get_frame(engine)
     checked = 0
     for _ in range(10):
