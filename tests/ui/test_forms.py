@@ -136,3 +136,24 @@ def test_histogram_draws_bars_and_threshold_lines():
     assert "≥0.75" in svg and "1 not scored" in svg
     empty = {**hist, "all": [0, 0], "survivors": [0, 0]}
     assert "No scored pairs yet" in histograms_html({"embed_cosine": empty})
+
+
+def test_the_shown_commands_parse_with_the_real_cli_to_the_same_settings(tmp_path):
+    import shlex
+
+    from cli import build_parser
+
+    corpus = tmp_path / "uploads" / "c.txt"
+    corpus.parent.mkdir()
+    corpus.write_text("A context.\n")
+    params = generation_params(
+        teacher="embedded", task="summary", context_source="corpus", corpus=str(corpus), contexts=7,
+        samples=5, temperature=0.7, top_p=0.8, seed=3, device="cpu", upload_dir=corpus.parent,
+    )  # fmt: skip
+    args = build_parser().parse_args(shlex.split(generate_command("sqlite:///s.db", params))[1:])
+    assert (args.teacher, args.task, args.contexts, args.samples) == ("embedded", "summary", 7, 5)
+    assert (args.temperature, args.top_p, args.seed, args.device) == (0.7, 0.8, 3, "cpu")
+    assert args.corpus == str(corpus.resolve())
+    scoring = score_params(nli="", embedder="embedded", batch_size=64, device="cpu")
+    args = build_parser().parse_args(shlex.split(score_command("sqlite:///s.db", scoring))[1:])
+    assert (args.nli, args.embedder, args.batch_size, args.device) == (None, "embedded", 64, "cpu")

@@ -1,0 +1,53 @@
+"""Page wiring checked without a server: the page list, the API names, and the Curate view itself."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+import ui
+from curation.recipe import Recipe
+from curation.select import count_selected
+from ui.curate import PAGE_SIZE, curate_view
+
+EXPECTED_API = {
+    "start_generate", "start_score", "upload_corpus", "list_jobs", "cancel_job", "resume_job",
+    "curate", "curate_prev_page", "curate_next_page", "reset_recipe", "curate_task", "load_curate",
+    "review_queue", "accept", "reject", "skip", "label_pair",
+    "save_version", "compare_versions", "load_version_recipe", "export_jsonl", "import_jsonl", "list_versions",
+}  # fmt: skip
+
+
+def test_every_user_action_has_an_api_name(ctx):
+    app = ui.build_app(ctx)
+    names = {fn.api_name for fn in app.fns.values() if fn.api_name}
+    missing = EXPECTED_API - names
+    assert not missing, f"actions without an API endpoint: {sorted(missing)}"
+
+
+def test_a_page_not_written_yet_is_skipped_but_a_broken_one_raises(monkeypatch, tmp_path):
+    monkeypatch.setattr(ui, "PAGES", [("Curate", "ui.curate"), ("Later", "ui.not_written_yet")])
+    assert [title for title, _ in ui.load_pages()] == ["Curate"]
+    (tmp_path / "broken_page.py").write_text("import a_module_that_does_not_exist\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(ui, "PAGES", [("Broken", "broken_page")])
+    with pytest.raises(ModuleNotFoundError, match="a_module_that_does_not_exist"):
+        ui.load_pages()
+    sys.modules.pop("broken_page", None)
+
+
+def test_curate_view_counts_what_the_sql_selection_keeps(ctx):
+    recipe = Recipe.default("paraphrase", "embedding")
+    headline, hist_html, critics, table, number, info, recipe_dict = curate_view(ctx, recipe, "kept", "id", 1)
+    kept = count_selected(ctx.engine, recipe)
+    assert headline.startswith(f"### {kept} of 120 paraphrase pairs survive")
+    assert "<svg" in hist_html and "≥0.8" in hist_html
+    assert {row[0] for row in critics} == {"embed_cosine", "length_ratio", "numbers_ok", "rouge_l"}
+    assert table.count("<tr>") == min(kept, PAGE_SIZE) + 1
+    assert recipe_dict == recipe.to_dict()
+    # rejected pairs page, clamped to the last page, and an unknown sort named in the error
+    *_, rejected_table, last, rejected_info, _ = curate_view(ctx, recipe, "rejected", "-rouge_l", 999)
+    assert f"{120 - kept:,} rejected pairs" in rejected_info and last == -(-(120 - kept) // PAGE_SIZE)
+    with pytest.raises(ValueError, match="Sort must be one of"):
+        curate_view(ctx, recipe, "kept", "random()", 1)
