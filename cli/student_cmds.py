@@ -176,3 +176,38 @@ def cmd_runs(args: argparse.Namespace) -> int:
     for row in runs.list_runs(engine, args.limit):
         print(format_run(row))
     return 0
+
+
+TRAIN_FLAGS = (
+    ("student", "--student"), ("epochs", "--epochs"), ("max_steps", "--max-steps"), ("lr", "--lr"),
+    ("batch_size", "--batch-size"), ("eval_fraction", "--eval-fraction"), ("seed", "--seed"),
+    ("device", "--device"), ("output_dir", "--output-dir"),
+)  # fmt: skip
+EVALUATE_FLAGS = (
+    ("format", "--format"),
+    ("limit", "--limit"),
+    ("alpha", "--alpha"),
+    ("samples", "--samples"),
+)
+
+
+def _command(argv: list[str], params: dict[str, Any], flags) -> str:
+    import shlex
+
+    for key, flag in flags:
+        if params.get(key) not in (None, ""):
+            argv += [flag, str(params[key])]
+    return shlex.join(argv)
+
+
+def train_command(db_url: str, params: dict[str, Any]) -> str:
+    """The ``impossible train`` command that queues the same job as ``params``."""
+    argv = ["impossible", "train", "--db", db_url, "--version", str(params.get("version", ""))]
+    return _command(argv + (["--lora"] if params.get("lora") else []), params, TRAIN_FLAGS)
+
+
+def evaluate_command(db_url: str, params: dict[str, Any]) -> str:
+    """The ``impossible evaluate`` command that queues the same job as ``params``."""
+    argv = ["impossible", "evaluate", "--db", db_url, "--run", str(params.get("run", "")),
+            "--benchmark", str(params.get("benchmark", ""))]  # fmt: skip
+    return _command(argv, params, EVALUATE_FLAGS)

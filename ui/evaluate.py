@@ -79,7 +79,7 @@ def render(ctx: AppContext) -> None:
     with gr.Row(equal_height=False):
         with gr.Column(scale=1):
             gr.Markdown("#### Evaluate a run")
-            run_pick = gr.Dropdown([], label="Run")
+            run_pick = gr.Dropdown(run_choices(ctx.engine), label="Run", allow_custom_value=True)
             benchmark = gr.Textbox(label="Benchmark file or folder (path on this machine)",
                                    placeholder="../shared/benchmarks/mrpc/msr_paraphrase_test.txt")  # fmt: skip
             with gr.Row():

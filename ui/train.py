@@ -99,7 +99,10 @@ def render(ctx: AppContext) -> None:
     with gr.Row(equal_height=False):
         with gr.Column(scale=1):
             gr.Markdown("#### Train a student")
-            version = gr.Dropdown([], label="Version", allow_custom_value=True)
+            names = [v["name"] for v in list_versions(ctx.engine)]
+            version = gr.Dropdown(
+                names, value=names[-1] if names else None, label="Version", allow_custom_value=True
+            )
             student = gr.Textbox(
                 "embedded", label="Student (embedded = SmolLM2-135M, a hub id such as t5-large, or a folder)"
             )
@@ -120,7 +123,7 @@ def render(ctx: AppContext) -> None:
             message = gr.Markdown()
         with gr.Column(scale=2):
             with gr.Row():
-                run_pick = gr.Dropdown([], label="Run", scale=3)
+                run_pick = gr.Dropdown(run_choices(ctx.engine), label="Run", scale=3, allow_custom_value=True)
                 cancel = gr.Button("Cancel run", variant="stop", scale=1)
             headline = gr.Markdown("No run selected.")
             curve = gr.LinePlot(
