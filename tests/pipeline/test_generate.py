@@ -130,3 +130,12 @@ def test_embedded_teacher_writes_real_first_sentences():
     assert len(sentences) >= 2
     for sentence in sentences:
         assert sentence[-1] in ".?!\"'" and len(sentence.split()) >= 3
+
+
+def test_unknown_hub_id_offline_is_one_clear_sentence(monkeypatch):
+    from models.loading import ModelLoadError
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelLoadError, match="Cannot load teacher 'no-such-org/no-such-model'") as caught:
+        load_teacher("no-such-org/no-such-model", "cpu")
+    assert "\n" not in str(caught.value)
