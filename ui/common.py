@@ -39,8 +39,10 @@ def user_errors(fn: F) -> F:
 
 def has_nli(frame: ScoreFrame, task: str) -> bool:
     """True when any pair of ``task`` has an NLI score (read from the in-memory frame, no query)."""
-    in_task = frame.task_mask(task)
-    return bool(np.isfinite(frame.scores["nli_forward"][in_task]).any())
+    key = ("ui_has_nli", task)
+    if key not in frame.memo:  # once per loaded frame, not once per threshold move
+        frame.memo[key] = bool(np.isfinite(frame.scores["nli_forward"][frame.task_mask(task)]).any())
+    return frame.memo[key]
 
 
 def default_recipe(frame: ScoreFrame, task: str = "paraphrase") -> Recipe:
