@@ -72,7 +72,17 @@ def render(ctx: AppContext) -> None:
         mode_value = choice(mode_value, "Queue", ("random", "boundary"))
         recipe = current_recipe(ctx.engine, recipe_value)
         rows = review_queue(ctx.engine, recipe, mode_value, QUEUE_SIZE)
-        return show(ctx, {**_empty_queue(mode_value), "ids": [r["id"] for r in rows]}, recipe_value)
+        queue = {**_empty_queue(mode_value), "ids": [r["id"] for r in rows], "recipe_hash": recipe.hash}
+        return show(ctx, queue, recipe_value)
+
+    @user_errors
+    def open_page(queue: dict[str, Any], mode_value: str, recipe_value: dict | None) -> list[Any]:
+        """On opening the tab: a fresh queue when the Curate recipe changed since this one was drawn."""
+        if queue.get("recipe_hash") != current_recipe(ctx.engine, recipe_value).hash:
+            refilled = new_queue(mode_value, recipe_value)
+            refilled[0]["labelled"] = queue["labelled"]
+            return refilled
+        return show(ctx, queue, recipe_value)
 
     def decide(decision: str | None) -> Any:
         @user_errors
@@ -113,4 +123,7 @@ def render(ctx: AppContext) -> None:
     reject.click(decide("reject"), decide_inputs, outputs, api_name="reject", show_progress="hidden")
     skip.click(decide(None), decide_inputs, outputs, api_name="skip", show_progress="hidden")
     gr.api(label_pair, api_name="label_pair")
+    tab = gr.context.Context.block  # the page's own tab (render runs inside ``with gr.Tab(...)``)
+    if isinstance(tab, gr.Tab):
+        tab.select(open_page, [queue_state, mode, recipe_state], outputs, api_name="review_open")
     ctx.shared["blocks"].load(new_queue, [mode, recipe_state], outputs, api_name="load_review")

@@ -14,7 +14,7 @@ from ui.curate import PAGE_SIZE, curate_view
 EXPECTED_API = {
     "start_generate", "start_score", "upload_corpus", "list_jobs", "cancel_job", "resume_job",
     "curate", "curate_prev_page", "curate_next_page", "reset_recipe", "curate_task", "load_curate",
-    "review_queue", "accept", "reject", "skip", "label_pair",
+    "review_queue", "review_open", "accept", "reject", "skip", "label_pair",
     "save_version", "compare_versions", "load_version_recipe", "export_jsonl", "import_jsonl", "list_versions",
 }  # fmt: skip
 
