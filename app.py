@@ -10,6 +10,7 @@ import argparse
 import ipaddress
 import logging
 import os
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -113,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if not args.no_worker:
         ctx.worker = WorkerProcess(args.db).start()
+        # `kill <pid>` must not orphan the worker: turn SIGTERM into a normal exit so `finally` stops it
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     warm_score_frame(engine)
     try:
         build_app(ctx).launch(server_name=args.host, server_port=args.port, auth=auth, **launch_options(ctx))
