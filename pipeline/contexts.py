@@ -92,6 +92,7 @@ def sample_contexts(
         temperature=temperature, top_p=top_p, top_k=50, no_repeat_ngram_size=0, max_new_tokens=max_new_tokens
     )
     rng = random.Random(seed)
+    batch = max(1, min(batch, -(-count // 3)))  # a generation usually yields several contexts
     found: list[Context] = []
     attempts = 0
     max_attempts = 2 * count + batch
