@@ -189,7 +189,7 @@ def _prefill(teacher: Teacher, prompt_ids: list[list[int]], samples: int):
     return cache, logits, mask.repeat_interleave(samples, dim=0), next_position
 
 
-def _first_sentence_done(text: str, stop_after_sentences: int) -> bool:
+def _sentences_done(text: str, stop_after_sentences: int) -> bool:
     return len(completed_sentences(text)) >= stop_after_sentences
 
 
@@ -213,6 +213,9 @@ def sample_continuations(
         return []
     vocab = _vocabulary(teacher)
     tokenizer = teacher.tokenizer
+    window = getattr(teacher.model.config, "max_position_embeddings", None)
+    if window:  # keep the end of a long context, leaving room for the sample
+        max_context_tokens = max(1, min(max_context_tokens, window - settings.max_new_tokens))
     prompt_ids = _encode(teacher, prompts, max_context_tokens)
     generators = [torch.Generator().manual_seed(int(seed)) for seed in seeds]
     rows = _Rows(prompt_ids, samples, settings.no_repeat_ngram_size)
@@ -240,7 +243,7 @@ def sample_continuations(
             rows.append(r, token)
             if stop_after_sentences and (token in vocab.watch_ids or rows.pending[r]):
                 text = tokenizer.decode(rows.generated[r], skip_special_tokens=True)
-                if _first_sentence_done(text, stop_after_sentences):
+                if _sentences_done(text, stop_after_sentences):
                     finish(r, "sentence")
                     continue
                 rows.pending[r] = text.rstrip(CLOSERS).endswith(tuple(TERMINALS))

@@ -139,3 +139,10 @@ def test_unknown_hub_id_offline_is_one_clear_sentence(monkeypatch):
     with pytest.raises(ModelLoadError, match="Cannot load teacher 'no-such-org/no-such-model'") as caught:
         load_teacher("no-such-org/no-such-model", "cpu")
     assert "\n" not in str(caught.value)
+
+
+def test_a_context_longer_than_the_model_window_keeps_its_end(tiny):
+    long_context = "word " * 2000 + "The end."
+    settings = SamplingSettings(max_new_tokens=5)
+    (samples,) = sample_continuations(tiny, [long_context], 2, settings, [0], stop_after_sentences=None)
+    assert [s.new_tokens <= 5 for s in samples] == [True, True]
