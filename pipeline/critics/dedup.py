@@ -55,8 +55,17 @@ def normalise_text(text: str) -> str:
 def text_keys(texts: Iterable[str]) -> np.ndarray:
     """A 64-bit key per normalised text: Python's string hash, so keys compare equal only within one
     process — which is all grouping needs (it stores pair ids, never keys). Collisions: ~1e-7 at 10
-    million distinct sentences. One pass of one regex: about 3x faster than chained pandas string ops."""
-    return np.fromiter((hash(normalise_text(str(t))) for t in texts), dtype=np.int64)
+    million distinct sentences. Each distinct text of the call is normalised once: a sentence of a
+    context with k samples appears in k - 1 pairs, and the pairs of a context are read together."""
+    known: dict[str, int] = {}
+
+    def key(text: str) -> int:
+        found = known.get(text)
+        if found is None:
+            found = known[text] = hash(normalise_text(str(text)))
+        return found
+
+    return np.fromiter((key(t) for t in texts), dtype=np.int64)
 
 
 def mutual_score(nli_forward: np.ndarray, nli_backward: np.ndarray, embed_cosine: np.ndarray) -> np.ndarray:
@@ -115,8 +124,8 @@ def load_dedup_inputs(engine: Engine, chunk: int = READ_CHUNK) -> DedupInputs:
             parts.append(
                 {
                     "ids": np.array(ids, dtype=np.int64),
-                    "source_keys": text_keys(sources),
-                    "target_keys": text_keys(targets),
+                    "source_keys": (keys := text_keys(sources + targets))[: len(sources)],
+                    "target_keys": keys[len(sources) :],
                     "mutual": mutual_score(
                         np.array(forward, dtype=float),
                         np.array(backward, dtype=float),
