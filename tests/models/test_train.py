@@ -47,15 +47,16 @@ def test_finished_model_reloads_with_identical_greedy_outputs(tiny_seq2seq, tmp_
     assert json.loads((result.final_dir / "state.json").read_text())["recipe_hash"] == "abc123"
 
 
-def test_stopped_run_resumes_to_the_same_weights_as_an_uninterrupted_one(tiny_teacher, tmp_path):
-    straight = train(config(tiny_teacher, max_steps=8, checkpoint_every=3), PAIRS, tmp_path / "a")
+@pytest.mark.parametrize("lora", [False, True])
+def test_stopped_run_resumes_to_the_same_weights_as_an_uninterrupted_one(tiny_teacher, tmp_path, lora):
+    straight = train(config(tiny_teacher, max_steps=8, checkpoint_every=3, lora=lora), PAIRS, tmp_path / "a")
     asked = iter([False] * 5 + [True])
-    stopped = train(config(tiny_teacher, max_steps=8, checkpoint_every=3), PAIRS, tmp_path / "b",
+    stopped = train(config(tiny_teacher, max_steps=8, checkpoint_every=3, lora=lora), PAIRS, tmp_path / "b",
                     should_stop=lambda: next(asked, False))  # fmt: skip
     assert stopped.stopped and stopped.steps == 5
     assert latest_checkpoint(tmp_path / "b").name == "checkpoint-5"
     starts = []
-    resumed = train(config(tiny_teacher, max_steps=8, checkpoint_every=3), PAIRS, tmp_path / "b",
+    resumed = train(config(tiny_teacher, max_steps=8, checkpoint_every=3, lora=lora), PAIRS, tmp_path / "b",
                     on_start=starts.append)  # fmt: skip
     assert starts == [5] and resumed.steps == 8 and [h.step for h in resumed.history] == [6, 7, 8]
     a = load_student(str(straight.final_dir), device="cpu").model.state_dict()
