@@ -6,6 +6,8 @@ their ``(job_id, seq)`` key makes a rerun insert nothing twice. Stage 2 works th
 the job's progress commit in ONE transaction, and batches whose contexts are already generated are
 skipped. Context ``seq`` samples with seed ``seed + seq``, so a job killed at any point and resumed ends
 with exactly the rows an uninterrupted run would have written.
+
+Importing this module does not import torch, so the app and CLI can call ``validate_params`` cheaply.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from db import jobs as job_rows
 from db.queries import _insert_ignoring_duplicates, insert_pairs
 from db.schema import contexts as contexts_table
 from db.schema import sentences as sentences_table
-from models.loading import ModelLoadError
 from pipeline.pairing import CandidateSentence, make_pairs
 from pipeline.runner import JobContext, UserError
 from pipeline.types import TASKS
@@ -92,6 +93,7 @@ def validate_params(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _load_teacher(p: dict[str, Any]):
+    from models.loading import ModelLoadError
     from models.teacher import load_teacher
 
     try:
