@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         max_upload_bytes=int(args.max_upload_mb * 2**20),
     )
     if not args.no_worker:
-        ctx.worker = WorkerProcess(args.db).start()
+        ctx.worker = WorkerProcess(args.db, engine=engine).start()
         # `kill <pid>` must not orphan the worker: turn SIGTERM into a normal exit so `finally` stops it
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     warm_score_frame(engine)

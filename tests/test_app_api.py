@@ -124,7 +124,9 @@ def test_a_tiny_generation_job_runs_in_the_worker_and_survives_a_reload(studio_c
         # a new session (a reloaded page, another tab) sees the same job: it lives in the database
         fresh = Client(url, verbose=False)
         assert job_row(fresh, job_id)[2] == "done"
-        assert studio_ctx.worker.pid != os.getpid()  # it ran in the worker process, not the server
+        assert studio_ctx.worker.started >= 1 and studio_ctx.worker.pid != os.getpid()  # not in the server
+        # the worker exits once the queue is empty, so a GPU's memory is released between jobs
+        wait_for(lambda: not studio_ctx.worker.alive(), timeout_s=60, what="the worker to exit when idle")
 
 
 def test_a_worker_killed_mid_job_is_restarted_and_the_job_resumes(studio_ctx, tiny_nli):

@@ -28,9 +28,12 @@ POLL_S = 2.0
 def worker_status(ctx: AppContext) -> str:
     if ctx.worker is None:
         return f"No worker started by the studio: run `impossible worker --db {ctx.db_url}` to execute jobs."
-    state = f"running (pid {ctx.worker.pid})" if ctx.worker.alive() else "restarting"
-    restarts = f", restarted {ctx.worker.restarts}×" if ctx.worker.restarts else ""
-    return f"Job worker {state}{restarts}. Jobs run in that process, not in the web server."
+    if ctx.worker.alive():
+        state = f"Job worker running (pid {ctx.worker.pid}): jobs run in that process, not in the web server"
+    else:
+        state = "Job worker idle: a worker process starts within seconds when a job is queued and exits when the queue is empty (freeing GPU memory)"
+    restarts = f"; {ctx.worker.restarts} worker(s) died and were replaced" if ctx.worker.restarts else ""
+    return f"{state}{restarts}."
 
 
 def jobs_view(ctx: AppContext, selected: Any) -> list[Any]:

@@ -1,9 +1,12 @@
-"""The job worker as a separate process that the studio starts, watches and restarts.
+"""The job worker as a separate process that the studio starts when there is work and restarts if it dies.
 
-Jobs run in ``python -m cli worker --db URL`` rather than in the web server, so a long job never blocks
-the UI, a crash in a model cannot take the server down, and GPU memory is released when the process that
-held it exits. Job state lives in the database: a restarted worker claims the job its predecessor left
-(the dead pid makes it claimable at once) and resumes from the last committed batch.
+Jobs run in ``python -m cli worker --once --db URL``, never in the web server: a long job never blocks the
+UI, a crash in a model cannot take the server down, and because the process exits once the queue is
+empty, a GPU's memory is released when the work is done. A watcher thread in the server checks the jobs
+table every ``check_every_s`` (one cheap query, no model, no torch) and starts a worker whenever a job
+is claimable and none is running. Job state lives in the database: a worker that died mid-job leaves its
+job "running" under a dead pid, which makes it claimable at once, so the next worker resumes it from the
+last committed batch.
 """
 
 from __future__ import annotations
@@ -15,22 +18,36 @@ import sys
 import threading
 from pathlib import Path
 
+from sqlalchemy import Engine
+
+from db import connect
+from db import jobs as job_rows
+from pipeline.runner import STALE_AFTER_S
+
 log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 class WorkerProcess:
-    """Start ``impossible worker`` for one database and keep it alive until ``stop()``."""
+    """Run ``impossible worker --once`` for one database whenever jobs wait, until ``stop()``."""
 
     def __init__(
-        self, db_url: str, *, poll_s: float = 1.0, check_every_s: float = 2.0, log_path: Path | None = None
+        self,
+        db_url: str,
+        *,
+        engine: Engine | None = None,
+        poll_s: float = 1.0,
+        check_every_s: float = 2.0,
+        log_path: Path | None = None,
     ):
         self.db_url = db_url
+        self.engine = engine or connect(db_url, migrate_schema=False)
         self.poll_s = poll_s
         self.check_every_s = check_every_s
         self.log_path = log_path
-        self.restarts = 0
+        self.restarts = 0  # workers that died (non-zero exit) and were replaced
+        self.started = 0
         self._process: subprocess.Popen | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -38,7 +55,17 @@ class WorkerProcess:
 
     @property
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "cli", "worker", "--db", self.db_url, "--poll", str(self.poll_s)]
+        return [
+            sys.executable,
+            "-m",
+            "cli",
+            "worker",
+            "--once",
+            "--db",
+            self.db_url,
+            "--poll",
+            str(self.poll_s),
+        ]
 
     @property
     def pid(self) -> int | None:
@@ -48,9 +75,9 @@ class WorkerProcess:
         return self._process is not None and self._process.poll() is None
 
     def start(self) -> WorkerProcess:
-        """Spawn the worker and a watcher thread that restarts it whenever it exits."""
+        """Start the watcher (and a worker at once if jobs are waiting)."""
         self._stop.clear()
-        self._spawn()
+        self.ensure_running()
         self._watcher = threading.Thread(target=self._watch, name="worker-watcher", daemon=True)
         self._watcher.start()
         return self
@@ -58,41 +85,46 @@ class WorkerProcess:
     def _spawn(self) -> None:
         with self._lock:
             out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-            env = {
-                **os.environ,
-                "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
-            }
+            path = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
             self._process = subprocess.Popen(
                 self.command,
                 cwd=REPO_ROOT,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                env=env,
+                env={**os.environ, "PYTHONPATH": path},
                 start_new_session=True,
             )
             if out is not subprocess.DEVNULL:
                 out.close()
+            self.started += 1
             log.info("job worker started (pid %s)", self._process.pid)
 
-    def ensure_alive(self) -> bool:
-        """Restart the worker if it has exited; return True when it had to be restarted."""
+    def ensure_running(self) -> bool:
+        """Start a worker when a job is claimable and none runs; return True when one was started.
+
+        ``poll()`` also reaps a killed worker, so its pid reads as dead and its job becomes claimable.
+        """
         if self._stop.is_set() or self.alive():
             return False
-        code = self._process.returncode if self._process else None
-        log.warning("job worker exited (code %s); restarting it", code)
-        self.restarts += 1
+        if self._process is not None and self._process.returncode not in (0, None):
+            log.warning("job worker exited with code %s", self._process.returncode)
+            self.restarts += 1
+            self._process = None
+        if not job_rows.claimable_ids(self.engine, STALE_AFTER_S):
+            return False
         self._spawn()
         return True
 
     def _watch(self) -> None:
         while not self._stop.wait(self.check_every_s):
             try:
-                self.ensure_alive()
-            except OSError:
-                log.exception("could not restart the job worker")
+                self.ensure_running()
+            except Exception:  # a locked database or a failed spawn: try again next round
+                log.exception("could not check or start the job worker")
 
     def stop(self, timeout_s: float = 10.0) -> None:
-        """Stop watching and end the worker (SIGTERM, then SIGKILL after ``timeout_s``)."""
+        """Stop watching and end a running worker (SIGTERM, then SIGKILL after ``timeout_s``); its job
+        stays resumable."""
         self._stop.set()
         with self._lock:
             process = self._process

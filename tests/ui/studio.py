@@ -23,7 +23,7 @@ def free_port() -> int:
 def running_studio(ctx: AppContext, *, worker: bool = True) -> Iterator[str]:
     """Serve the studio on 127.0.0.1 (and start its job worker); yield its URL."""
     if worker:
-        ctx.worker = WorkerProcess(ctx.db_url, poll_s=0.3, check_every_s=0.5).start()
+        ctx.worker = WorkerProcess(ctx.db_url, engine=ctx.engine, poll_s=0.3, check_every_s=0.5).start()
     app = build_app(ctx)
     port = free_port()
     app.launch(
