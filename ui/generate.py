@@ -85,7 +85,12 @@ def render(ctx: AppContext) -> None:
                 top_p = gr.Number(0.9, label="Top-p")
                 gen_device = gr.Dropdown(list(DEVICES), value="auto", label="Device")
             gen_cmd = gr.Code(
-                label="Equivalent command", language="shell", lines=2, interactive=False, wrap_lines=True
+                label="Equivalent command",
+                language="shell",
+                lines=1,
+                max_lines=4,
+                interactive=False,
+                wrap_lines=True,
             )
             start_gen = gr.Button("Start generation", variant="primary")
         with gr.Column():
@@ -107,7 +112,12 @@ def render(ctx: AppContext) -> None:
                 batch_size = gr.Number(512, label="Pairs per batch")
                 score_device = gr.Dropdown(list(DEVICES), value="auto", label="Device")
             score_cmd = gr.Code(
-                label="Equivalent command", language="shell", lines=2, interactive=False, wrap_lines=True
+                label="Equivalent command",
+                language="shell",
+                lines=1,
+                max_lines=4,
+                interactive=False,
+                wrap_lines=True,
             )
             start_score = gr.Button("Start scoring", variant="primary")
             submit_msg = gr.Markdown()
