@@ -123,7 +123,10 @@ def render(ctx: AppContext) -> None:
     reject.click(decide("reject"), decide_inputs, outputs, api_name="reject", show_progress="hidden")
     skip.click(decide(None), decide_inputs, outputs, api_name="skip", show_progress="hidden")
     gr.api(label_pair, api_name="label_pair")
-    tab = gr.context.Context.block  # the page's own tab (render runs inside ``with gr.Tab(...)``)
+    # The queue is drawn when the tab opens (not at page load, which stays light): render runs inside
+    # ``with gr.Tab(...)``, so the current block is the page's own tab.
+    tab = gr.context.Context.block
     if isinstance(tab, gr.Tab):
         tab.select(open_page, [queue_state, mode, recipe_state], outputs, api_name="review_open")
-    ctx.shared["blocks"].load(new_queue, [mode, recipe_state], outputs, api_name="load_review")
+    else:
+        ctx.shared["blocks"].load(new_queue, [mode, recipe_state], outputs, api_name="load_review")

@@ -198,4 +198,8 @@ def render(ctx: AppContext) -> None:
         )
     else:
         load_recipe.visible = False
-    ctx.shared["blocks"].load(refresh, None, listing, api_name="list_versions_page")
+    tab = gr.context.Context.block  # refresh when the tab opens, so the page load stays light
+    if isinstance(tab, gr.Tab):
+        tab.select(refresh, None, listing, api_name="list_versions_page")
+    else:
+        ctx.shared["blocks"].load(refresh, None, listing, api_name="list_versions_page")
