@@ -5,8 +5,8 @@ arrays takes a fraction of a second. The copy is keyed by the database URL and s
 of ``frame.data_signature`` (plus the SQLite file's inode, so a recreated file never matches); it is used
 only when the stamp still matches, and labels are always re-read from the database. Frames smaller than
 ``MIN_PAIRS`` are not stored (they load fast anyway). ``IMPOSSIBLE_FRAME_CACHE=off`` switches this off;
-``IMPOSSIBLE_FRAME_CACHE=/some/dir`` moves it (default: ``$XDG_CACHE_HOME`` or ``~/.cache``,
-``impossible-studio/frames``).
+``IMPOSSIBLE_FRAME_CACHE=/some/dir`` moves it (default: ``frames/`` in the studio's cache,
+``$IMPOSSIBLE_CACHE`` or ``~/.cache/impossible-distillation``, beside the dequantized teachers).
 """
 
 from __future__ import annotations
@@ -32,7 +32,10 @@ def _folder() -> Path | None:
         return None
     if setting:
         return Path(setting)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "impossible-studio" / "frames"
+    root = os.environ.get("IMPOSSIBLE_CACHE") or Path(
+        os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    ) / ("impossible-distillation")
+    return Path(root) / "frames"
 
 
 def _url(engine: Engine) -> str:

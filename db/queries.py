@@ -12,7 +12,7 @@ from db.schema import SCORE_COLUMNS, pairs
 from pipeline.types import Pair
 
 
-def _insert_ignoring_duplicates(conn: Connection, table):
+def insert_ignoring_duplicates(conn: Connection, table):
     """``INSERT ... ON CONFLICT DO NOTHING`` for SQLite and PostgreSQL; plain insert elsewhere."""
     name = conn.dialect.name
     if name == "sqlite":
@@ -48,7 +48,7 @@ def insert_pairs(conn: Connection, items: Iterable[Pair], job_id: int | None = N
     if not rows:
         return 0
     # RETURNING counts the rows really inserted on every backend (executemany rowcount is -1 on psycopg)
-    statement = _insert_ignoring_duplicates(conn, pairs).returning(pairs.c.id)
+    statement = insert_ignoring_duplicates(conn, pairs).returning(pairs.c.id)
     return len(conn.execute(statement, rows).all())
 
 

@@ -159,11 +159,11 @@ def checkpoint_source(spec: str) -> tuple[str, str]:
     """(what ``from_pretrained`` reads, a short name) for a student spec; GGUF goes through the cache."""
     model_spec = resolve("student", spec)
     if model_spec.kind == "gguf":
-        from models.teacher import _checkpoint_dir  # one dequantized cache shared with the teacher
+        from models.teacher import checkpoint_dir  # one dequantized cache shared with the teacher
 
         name = f"{EMBEDDED}:{Path(model_spec.location).stem}" if spec == EMBEDDED else Path(spec).name
         try:
-            return _checkpoint_dir(model_spec), name
+            return checkpoint_dir(model_spec), name
         except Exception as exc:
             raise load_failure(model_spec, exc) from exc
     return model_spec.location, spec

@@ -88,7 +88,7 @@ def _dequantize_to_cache(gguf_path: Path, target: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _checkpoint_dir(model: ModelSpec) -> str:
+def checkpoint_dir(model: ModelSpec) -> str:
     """The folder or hub id ``from_pretrained`` should read (GGUF files go through the cache)."""
     if model.kind != "gguf":
         return model.location
@@ -101,7 +101,7 @@ def _checkpoint_dir(model: ModelSpec) -> str:
 def _load(model: ModelSpec, device: torch.device) -> Teacher:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    source = _checkpoint_dir(model)
+    source = checkpoint_dir(model)
     trust = model.trust_remote_code
     tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust)
     lm = AutoModelForCausalLM.from_pretrained(source, dtype=dtype_for(device), trust_remote_code=trust)

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from db import jobs as job_rows
-from db.queries import _insert_ignoring_duplicates, insert_pairs
+from db.queries import insert_ignoring_duplicates, insert_pairs
 from db.schema import contexts as contexts_table
 from db.schema import sentences as sentences_table
 from pipeline.pairing import CandidateSentence, make_pairs
@@ -134,7 +134,7 @@ def _make_contexts(ctx: JobContext, p: dict[str, Any], teacher_holder: list) -> 
         for seq, c in enumerate(found)
     ]
     with ctx.batch(done=0, total=len(rows)) as conn:
-        conn.execute(_insert_ignoring_duplicates(conn, contexts_table), rows)
+        conn.execute(insert_ignoring_duplicates(conn, contexts_table), rows)
     ctx.log(f"stored {len(rows)} contexts")
 
 
@@ -159,7 +159,7 @@ def _store_batch(
                     }
                 )
     if sentence_rows:
-        conn.execute(_insert_ignoring_duplicates(conn, sentences_table), sentence_rows)
+        conn.execute(insert_ignoring_duplicates(conn, sentences_table), sentence_rows)
     ids = [c["id"] for c in batch]
     stored = conn.execute(
         select(
