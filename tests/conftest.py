@@ -82,3 +82,15 @@ def any_engine(request, tmp_path: Path):
         eng = _fresh_postgres(url)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny models gain nothing from threads, and on a busy 2-core machine two OpenMP threads spin-wait on
+    each other. Apply with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -9,7 +9,8 @@ import pytest
 from models.loading import ModelLoadError
 from models.student import load_student
 from models.train import TrainConfig, batch_indices, latest_checkpoint, lr_factor, split_eval, train
-from tests.pipeline.students import one_torch_thread  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 PAIRS = [
     ("The cat sat on the mat.", "A cat was sitting on the mat."),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-import torch
 from sqlalchemy import Engine
 
 from curation.recipe import Recipe
@@ -48,13 +46,3 @@ def trained_run(engine: Engine, student, tmp_path) -> dict:
     job_id, status = run_train_job(engine, train_params(student, output_dir=str(tmp_path / "run")))
     assert status == "done", job_rows.get(engine, job_id)["error"]
     return runs.run_for_job(engine, job_id)
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny models run faster on one thread, and much faster when other processes load both cores
-    (two OpenMP threads spin-wait on each other). Import this fixture into a test module to apply it."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)

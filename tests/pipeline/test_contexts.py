@@ -6,21 +6,13 @@ import json
 import random
 
 import pytest
-import torch
 
 from models.teacher import load_teacher
 from pipeline.contexts import contexts_from_text, domain_prefix, read_corpus, sample_contexts
 from pipeline.runner import UserError
 from tests.pipeline.scripted_teacher import build_scripted_teacher
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny models gain nothing from threads, and on a busy 2-core machine extra threads only spin."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_domain_prefix_forms_follow_the_papers_odds():

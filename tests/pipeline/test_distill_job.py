@@ -9,7 +9,9 @@ from db import jobs as job_rows
 from db.schema import contexts, pairs, sentences
 from pipeline import runner
 from pipeline.distill_job import proposals
-from tests.pipeline.students import PAIRS, one_torch_thread, trained_run  # noqa: F401
+from tests.pipeline.students import PAIRS, trained_run
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 TEACHER_SENTENCES = [
     "The council approved the new budget on Monday.",

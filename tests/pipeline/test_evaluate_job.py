@@ -8,7 +8,9 @@ from cli import main
 from db import jobs as job_rows
 from db import runs
 from pipeline import runner
-from tests.pipeline.students import make_version, one_torch_thread, trained_run  # noqa: F401
+from tests.pipeline.students import make_version, trained_run
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 BENCHMARKS = {
     "mrpc": "mrpc/msr_paraphrase_test.txt",

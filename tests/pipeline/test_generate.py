@@ -12,13 +12,7 @@ from tests.pipeline.scripted_teacher import SENTENCES, build_scripted_teacher
 CONTEXTS = ["A storm hit the coast on Monday.", "Rain fell all night."]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny models gain nothing from threads, and on a busy 2-core machine extra threads only spin."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

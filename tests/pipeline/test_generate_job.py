@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import torch
 from sqlalchemy import func, select
 
 from db import jobs as job_rows
@@ -14,14 +13,7 @@ from pipeline.generate_job import DEFAULTS, validate_params
 from pipeline.runner import UserError
 from tests.pipeline.scripted_teacher import SENTENCES, build_scripted_teacher
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny models gain nothing from threads, and on a busy 2-core machine extra threads only spin."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,14 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from db import jobs as job_rows
 from db import runs
 from pipeline import runner
-from tests.pipeline.students import make_version, one_torch_thread, run_train_job, train_params  # noqa: F401
+from tests.pipeline.students import make_version, run_train_job, train_params
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 ROOT = Path(__file__).resolve().parents[2]
 
