@@ -43,7 +43,7 @@ def browser():
 
 
 @pytest.fixture
-def studio_ctx(engine, db_url, tmp_path):
+def studio_ctx(engine, db_url, tmp_path, tiny_seq2seq):
     """Realistic candidates, scored for dedup by a real (embedded) scoring job when the embedder is
     installed, so the job list and the dedup numbers on the screenshots are real."""
     load_candidates(engine)
@@ -57,7 +57,27 @@ def studio_ctx(engine, db_url, tmp_path):
         from pipeline.runner import run_job
 
         run_job(engine, job_rows.submit(engine, "score", {"embedder": "embedded", "batch_size": 64}))
+    _train_and_evaluate_a_tiny_student(engine, tiny_seq2seq, tmp_path)
     return AppContext(db_url=db_url, engine=engine, export_dir=tmp_path / "exports")
+
+
+def _train_and_evaluate_a_tiny_student(engine, student, tmp_path) -> None:
+    """A real (tiny, config-built) T5 trained on every candidate and evaluated on the first MRPC rows, so
+    the Train and Evaluate screenshots show a real loss curve and a real results table."""
+    from curation.recipe import Recipe
+    from curation.versions import save_version
+    from pipeline.runner import run_job
+    from tests.conftest import BENCHMARKS
+
+    save_version(engine, "all-candidates", Recipe("paraphrase", {}, {}, dedup=False))
+    params = {"version": "all-candidates", "student": str(student), "max_steps": 40, "batch_size": 8,
+              "lr": 3e-3, "eval_fraction": 0.2, "eval_every": 5, "device": "cpu",
+              "output_dir": str(tmp_path / "run")}  # fmt: skip
+    assert run_job(engine, job_rows.submit(engine, "train", params)) == "done"
+    mrpc = BENCHMARKS / "mrpc" / "msr_paraphrase_test.txt"
+    if mrpc.exists():
+        evaluation = {"run": 1, "benchmark": str(mrpc), "format": "mrpc", "limit": 20, "embedder": ""}
+        assert run_job(engine, job_rows.submit(engine, "evaluate", evaluation)) == "done"
 
 
 def survivors(page) -> int:
@@ -147,6 +167,9 @@ def test_studio_in_a_real_browser(studio_ctx, browser):
         for title, _module in load_pages():
             if title not in ("Generate", "Curate", "Review", "Versions"):
                 open_tab(page, title)
+                if title == "Train":
+                    page.get_by_label("Run", exact=True).click()
+                    page.get_by_role("option").first.click()
                 page.wait_for_timeout(1500)
                 page.screenshot(path=str(SCREENSHOTS / f"{title.lower()}.png"), full_page=True)
 
