@@ -188,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--naive-moves", type=int, default=5, help="moves for the slow SQL path (default 5)")
     parser.add_argument("--db", type=Path, default=None, help="reuse this SQLite file (filled if absent)")
     args = parser.parse_args(argv)
+    if args.moves < 1 or args.naive_moves < 1:
+        parser.error("--moves and --naive-moves need at least 1 (the ratio compares the two paths)")
 
     path = args.db or Path(tempfile.mkdtemp()) / "bench_curate.db"
     if not path.exists():
