@@ -8,7 +8,6 @@ queue shows the pairs nearest a threshold first, to help place the cut.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from typing import Any
 
@@ -19,6 +18,7 @@ from curation import frame as frames
 from curation.frame import LABEL_NONE, get_frame
 from curation.recipe import Recipe
 from curation.stats import STEP
+from db.jobs import now
 from db.queries import pairs_by_id
 from db.schema import labels, pairs
 
@@ -51,7 +51,7 @@ def set_label(
                 "decision": decision,
                 "note": note or "",
                 "queue": queue,
-                "labelled_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
+                "labelled_at": now(),
             }
             conn.execute(insert(labels).values(**stored))
     return stored  # the frame's signature sees the new label; get_frame re-reads only the labels

@@ -6,7 +6,6 @@ Saving copies the selection (thresholds, dedup and human decisions as they are n
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import numpy as np
@@ -15,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from curation.recipe import Recipe
 from curation.select import selection_query
+from db.jobs import now
 from db.queries import pairs_by_id
 from db.schema import version_pairs, versions
 
@@ -48,7 +48,7 @@ def save_version(engine: Engine, name: str, recipe: Recipe) -> dict[str, Any]:
                     recipe=recipe.to_dict(),
                     recipe_hash=recipe.hash,
                     pair_count=0,
-                    created_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
+                    created_at=now(),
                 )
             ).inserted_primary_key[0]
             members = selection_query(recipe).order_by(None).subquery()

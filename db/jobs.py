@@ -19,6 +19,7 @@ LOG_KEEP_CHARS = 20_000
 
 
 def now() -> dt.datetime:
+    """The current moment as every timestamp column stores it: naive UTC."""
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 

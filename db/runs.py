@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
+from db.jobs import now
 from db.schema import evaluations, pairs, training_log, training_runs, version_pairs
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 # ---- version contents -------------------------------------------------------------------------
@@ -78,7 +74,7 @@ def create_run(
                 config=config,
                 output_dir=output_dir,
                 status="queued",
-                created_at=_now(),
+                created_at=now(),
             )
         ).inserted_primary_key[0]
 
@@ -150,7 +146,7 @@ def log_step(
     conn.execute(delete(training_log).where(training_log.c.run_id == run_id, training_log.c.step == step))
     conn.execute(
         insert(training_log).values(
-            run_id=run_id, step=step, train_loss=train_loss, eval_loss=eval_loss, logged_at=_now()
+            run_id=run_id, step=step, train_loss=train_loss, eval_loss=eval_loss, logged_at=now()
         )
     )
 
@@ -198,7 +194,7 @@ def insert_evaluation(
             rows=rows,
             metrics=metrics,
             examples=examples,
-            created_at=_now(),
+            created_at=now(),
         )
     ).inserted_primary_key[0]
 
