@@ -50,6 +50,13 @@ def jobs_view(ctx: AppContext, selected: Any) -> list[Any]:
     return [job_table(rows), job_summary(row), last_log_lines(row), worker_status(ctx)]
 
 
+def command_box() -> gr.Code:
+    """The read-only box under a job form that shows the equivalent ``impossible`` command."""
+    return gr.Code(
+        label="Equivalent command", language="shell", lines=1, max_lines=4, interactive=False, wrap_lines=True
+    )
+
+
 def render(ctx: AppContext) -> None:
     with gr.Row(equal_height=False):
         with gr.Column():
@@ -84,14 +91,7 @@ def render(ctx: AppContext) -> None:
                 temperature = gr.Number(0.5, label="Temperature")
                 top_p = gr.Number(0.9, label="Top-p")
                 gen_device = gr.Dropdown(list(DEVICES), value="auto", label="Device")
-            gen_cmd = gr.Code(
-                label="Equivalent command",
-                language="shell",
-                lines=1,
-                max_lines=4,
-                interactive=False,
-                wrap_lines=True,
-            )
+            gen_cmd = command_box()
             start_gen = gr.Button("Start generation", variant="primary")
         with gr.Column():
             gr.Markdown("#### 2 · Score the pairs")
@@ -111,14 +111,7 @@ def render(ctx: AppContext) -> None:
             with gr.Row():
                 batch_size = gr.Number(512, label="Pairs per batch")
                 score_device = gr.Dropdown(list(DEVICES), value="auto", label="Device")
-            score_cmd = gr.Code(
-                label="Equivalent command",
-                language="shell",
-                lines=1,
-                max_lines=4,
-                interactive=False,
-                wrap_lines=True,
-            )
+            score_cmd = command_box()
             start_score = gr.Button("Start scoring", variant="primary")
             submit_msg = gr.Markdown()
     gr.Markdown("#### Jobs")
