@@ -63,5 +63,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     count = export_jsonl(engine, args.out, recipe=recipe)
     print(f"\nsemantic critic: {semantic_critic(engine)}")
     print(f"exported {count} curated pairs to {args.out} (recipe {recipe.hash})")
+    if count == 0:
+        print(
+            "no pair passed the default recipe: a 135M teacher on a few contexts rarely makes one (the paper "
+            "sees about one pair per context at scale, with an NLI critic). The table above shows what each "
+            "threshold removes and what one step looser would add; try more --contexts, an --nli model, or "
+            "looser thresholds (e.g. impossible export --min embed=0.75)."
+        )
     print("next: `make run` opens the studio on this data with `--db` pointing here, or `impossible --help`.")
     return 0
