@@ -17,6 +17,7 @@ from models.benchmarks import FORMATS
 from ui.common import user_errors
 from ui.context import AppContext
 from ui.forms import FormError, as_float, as_int, optional_int
+from ui.job_forms import command_preview
 from ui.train import run_choices
 
 POLL_S = 3.0
@@ -106,10 +107,7 @@ def render(ctx: AppContext) -> None:
     fields = [run_pick, benchmark, fmt, limit, alpha, samples]
 
     def preview(*values: Any) -> str:
-        try:
-            return evaluate_command(ctx.db_url, form_params(*values))
-        except FormError as exc:
-            return f"# {exc}"
+        return command_preview(lambda: form_params(*values), lambda p: evaluate_command(ctx.db_url, p))
 
     @user_errors
     def start_evaluation(*values: Any) -> list[Any]:

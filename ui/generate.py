@@ -19,7 +19,14 @@ from pipeline.types import TASKS
 from ui.common import user_errors
 from ui.context import AppContext
 from ui.forms import FormError, as_int
-from ui.job_forms import DEVICES, command_preview, generation_params, score_params
+from ui.job_forms import (
+    DEVICES,
+    command_preview,
+    generate_command,
+    generation_params,
+    score_command,
+    score_params,
+)
 from ui.jobview import JOB_COLUMNS, job_summary, job_table, last_log_lines
 
 POLL_S = 2.0
@@ -158,13 +165,12 @@ def render(ctx: AppContext) -> None:
         )
 
     def preview_generate(*values: Any) -> str:
-        return command_preview(ctx.db_url, "generate", lambda: gen_params(*values))
+        return command_preview(lambda: gen_params(*values), lambda p: generate_command(ctx.db_url, p))
 
     def preview_score(*values: Any) -> str:
         return command_preview(
-            ctx.db_url,
-            "score",
             lambda: score_params(nli=values[0], embedder=values[1], batch_size=values[2], device=values[3]),
+            lambda p: score_command(ctx.db_url, p),
         )
 
     @user_errors

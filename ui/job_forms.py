@@ -8,6 +8,7 @@ queued.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -95,10 +96,12 @@ def score_command(db_url: str, params: dict[str, Any]) -> str:
     return shlex.join(argv)
 
 
-def command_preview(db_url: str, kind: str, build) -> str:
+def command_preview(
+    build_params: Callable[[], dict[str, Any]], to_command: Callable[[dict[str, Any]], str]
+) -> str:
     """The CLI command for a form, or the form's error as a shell comment while a field is invalid."""
     try:
-        params = build()
+        params = build_params()
     except FormError as exc:
         return f"# {exc}"
-    return generate_command(db_url, params) if kind == "generate" else score_command(db_url, params)
+    return to_command(params)

@@ -17,7 +17,7 @@ from db import runs
 from ui.common import user_errors
 from ui.context import AppContext
 from ui.forms import FormError, as_float, as_int, model_spec, optional_int
-from ui.job_forms import DEVICES
+from ui.job_forms import DEVICES, command_preview
 from ui.jobview import eta_text, progress_text
 
 POLL_S = 2.0
@@ -135,10 +135,7 @@ def render(ctx: AppContext) -> None:
     fields = [version, student, epochs, max_steps, lr, batch_size, lora, eval_fraction, seed, device]
 
     def preview(*values: Any) -> str:
-        try:
-            return train_command(ctx.db_url, form_params(*values))
-        except FormError as exc:
-            return f"# {exc}"
+        return command_preview(lambda: form_params(*values), lambda p: train_command(ctx.db_url, p))
 
     @user_errors
     def start_training(*values: Any) -> list[Any]:
