@@ -120,6 +120,21 @@ def first_view(frame: frames.ScoreFrame) -> None:
     page(frame, Recipe.default("paraphrase", "nli"), "kept", 0, 20)
 
 
+def timed_page_load(engine, label: str) -> None:
+    """Load the frame and compute the Curate page's first view; print wall and CPU time."""
+    started, started_cpu = time.perf_counter(), time.process_time()
+    frame = frames.get_frame(engine)
+    load_s = time.perf_counter() - started
+    first_view(frame)
+    page_load_s = time.perf_counter() - started
+    cpu_s = time.process_time() - started_cpu
+    print(
+        f"{label}: {load_s:.2f}s; with first summary + page: {page_load_s:.2f}s (CPU {cpu_s:.2f}s)",
+        flush=True,
+    )
+    return frame
+
+
 def frame_move(engine: Engine, recipe: Recipe) -> int:
     frame = frames.get_frame(engine)
     summary = summarize(frame, recipe)
@@ -199,28 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     engine = connect(f"sqlite:///{path}")
 
     frames.invalidate(engine)  # no copy in memory or on disk: read the database
-    started, started_cpu = time.perf_counter(), time.process_time()
-    frame = frames.get_frame(engine)
-    load_s = time.perf_counter() - started
-    first_view(frame)
-    page_load_s = time.perf_counter() - started
-    cpu_s = time.process_time() - started_cpu
-    print(
-        f"cold frame load from the database: {load_s:.2f}s; with first summary + page: {page_load_s:.2f}s "
-        f"(CPU {cpu_s:.2f}s)"
-    )
+    timed_page_load(engine, "cold frame load from the database")
     frames.invalidate()  # a restarted studio: memory empty, disk copy present
-    started, started_cpu = time.perf_counter(), time.process_time()
-    frame = frames.get_frame(engine)
-    load_s = time.perf_counter() - started
-    first_view(frame)
-    page_load_s = time.perf_counter() - started
-    cpu_s = time.process_time() - started_cpu
-    print(
-        f"restart frame load from the disk copy: {load_s:.2f}s; with first summary + page: {page_load_s:.2f}s "
-        f"(CPU {cpu_s:.2f}s)",
-        flush=True,
-    )
+    timed_page_load(engine, "restart frame load from the disk copy")
     started = time.perf_counter()
     frames.data_signature(engine)
     print(f"signature check: {(time.perf_counter() - started) * 1000:.1f} ms")
