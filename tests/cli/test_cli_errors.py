@@ -1,0 +1,90 @@
+"""Errors the user can act on end in one line on stderr, never a traceback or a dump of row data."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from cli import main
+from db import connect
+from db import engine as engine_module
+from db.queries import count_pairs
+from tests.db.test_engine import _corrupt_a_middle_page
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line(err: str) -> str:
+    assert err.count("\n") == 1 and err.startswith("error: "), err
+    return err
+
+
+def test_stats_on_a_file_that_is_not_a_database(tmp_path, capsys):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("shopping list\n" * 500)
+    code, _, err = run(capsys, "stats", "--db", str(notes))
+    assert code == 2 and "Not a database" in one_line(err)
+
+
+@pytest.fixture
+def corrupt_db(tmp_path):
+    path = tmp_path / "studio.db"
+    run_import = tmp_path / "many.jsonl"
+    run_import.write_text(
+        "".join(
+            json.dumps({"source": f"Source {i} " * 5, "target": f"Target {i} " * 5}) + "\n"
+            for i in range(1000)
+        )
+    )
+    assert main(["import", "--db", str(path), str(run_import)]) == 0
+    _corrupt_a_middle_page(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["stats"],
+        ["export", "--out", "{tmp}/out.jsonl"],
+        ["import", "{tmp}/good.jsonl"],
+    ],
+)
+def test_a_corrupt_database_is_refused_by_every_verb(corrupt_db, tmp_path, capsys, argv):
+    (tmp_path / "good.jsonl").write_text(
+        json.dumps({"source": "A new one.", "target": "A fresh one."}) + "\n"
+    )
+    capsys.readouterr()
+    argv = [a.format(tmp=tmp_path) for a in argv]
+    code, out, err = run(capsys, argv[0], "--db", str(corrupt_db), *argv[1:])
+    assert code == 2 and "is corrupt (quick_check:" in one_line(err)
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_import_on_a_full_disk_is_one_line_without_row_data(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "studio.db"
+    connect(f"sqlite:///{path}").dispose()
+    pages = sqlite3.connect(path).execute("PRAGMA page_count").fetchone()[0]
+    pragmas = engine_module._sqlite_pragmas
+
+    def nearly_full(dbapi_connection, record):  # SQLite's own "database or disk is full" past this size
+        pragmas(dbapi_connection, record)
+        dbapi_connection.execute(f"PRAGMA max_page_count={pages + 4}")
+
+    monkeypatch.setattr(engine_module, "_sqlite_pragmas", nearly_full)
+    big = tmp_path / "big.jsonl"
+    big.write_text(
+        "".join(
+            json.dumps({"source": f"PRIVATE {i} " * 20, "target": f"Text {i} " * 20}) + "\n"
+            for i in range(3000)
+        )
+    )
+    code, _, err = run(capsys, "import", "--db", str(path), str(big))
+    assert code == 1 and "Disk full" in one_line(err) and "PRIVATE" not in err and "INSERT" not in err
+    monkeypatch.setattr(engine_module, "_sqlite_pragmas", pragmas)
+    assert count_pairs(connect(str(path))) == 0  # one transaction: nothing half-imported
