@@ -12,6 +12,7 @@ import errno
 import json
 import math
 import os
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,8 @@ PROVENANCE_KEYS = (
     "origin",
 )
 MAX_REPORTED_ERRORS = 50
+#: The longest file name (one path component) Linux, macOS and Windows file systems accept.
+MAX_NAME_BYTES = 255
 
 
 class ImportFileError(ValueError):
@@ -54,11 +57,30 @@ class ImportFileError(ValueError):
 
 
 # ---- export ---------------------------------------------------------------------------------------------
+def check_file_name(name: str) -> None:
+    """Refuse a name with control characters (a newline, a tab, ...) or a part longer than the file system
+    allows, with a message saying so instead of a raw ``Errno 36``."""
+    shown = repr(name if len(name) <= 60 else name[:57] + "...")
+    bad = next((ch for ch in name if unicodedata.category(ch) in ("Cc", "Zl", "Zp")), None)
+    if bad is not None:
+        raise ValueError(
+            f"Export name {shown} contains the control character {bad!r}; use letters, digits, '-', '_' and '.'."
+        )
+    for part in Path(name.replace("\\", "/")).parts:
+        size = len(part.encode("utf-8", "surrogatepass"))
+        if size > MAX_NAME_BYTES:
+            raise ValueError(
+                f"Export name {shown} is {size} bytes long; a file name may have at most {MAX_NAME_BYTES}. "
+                "Choose a shorter name."
+            )
+
+
 def safe_export_path(folder: Path | str, name: str) -> Path:
     """``folder / name``, refusing a name that could write outside ``folder`` (absolute paths, ``..``,
     separators into other folders' links, or an existing symlink)."""
     if not name or not name.strip():
         raise ValueError("Export file name is empty; give a name such as pairs.jsonl.")
+    check_file_name(name)
     if "\x00" in name or Path(name).is_absolute() or name.startswith(("/", "\\")):
         raise ValueError(f"Export name {name!r} must be a plain file name inside the export folder.")
     parts = Path(name.replace("\\", "/")).parts
@@ -153,11 +175,12 @@ def export_jsonl(
     The file appears only when complete; on a full disk nothing is left behind and a clear error says so.
     """
     out = Path(out)
+    check_file_name(out.name)
     if not out.parent.exists():
         raise ValueError(f"Cannot export to {out}: folder {out.parent} does not exist.")
     if out.is_dir():
         raise ValueError(f"Cannot export to {out}: it is a folder; give a file name such as pairs.jsonl.")
-    temp = out.with_name(f".{out.name}.{os.getpid()}.partial")
+    temp = out.with_name(f".export-{os.getpid()}-{os.urandom(4).hex()}.partial")  # short: any name fits
     count = 0
     try:
         with temp.open("w", encoding="utf-8") as handle:

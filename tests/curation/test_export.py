@@ -183,6 +183,27 @@ def test_safe_export_path_refuses_escapes(tmp_path):
             safe_export_path(folder, name)
 
 
+@pytest.mark.parametrize("name", ["a\nb.jsonl", "tab\there.jsonl", "bell\x07.jsonl", "line\u2028sep.jsonl"])
+def test_export_names_with_control_characters_are_refused(tmp_path, name):
+    with pytest.raises(ValueError, match="contains the control character"):
+        safe_export_path(tmp_path, name)
+
+
+@pytest.mark.parametrize("name", ["x" * 300 + ".jsonl", "é" * 128 + ".jsonl", "sub/" + "y" * 256])
+def test_over_long_export_names_are_a_clear_error_not_errno_36(tmp_path, name):
+    with pytest.raises(ValueError, match=r"bytes long; a file name may have at most 255"):
+        safe_export_path(tmp_path, name)
+
+
+def test_a_255_byte_name_exports(engine, tmp_path):
+    add_scored(engine)
+    name = "n" * 249 + ".jsonl"
+    assert export_jsonl(engine, safe_export_path(tmp_path, name), recipe=NLI) == 1
+    assert (tmp_path / name).is_file()
+    with pytest.raises(ValueError, match="at most 255"):
+        export_jsonl(engine, tmp_path / ("n" + name), recipe=NLI)
+
+
 def test_full_disk_leaves_no_file_and_says_so(engine, tmp_path, monkeypatch):
     add_scored(engine)
     out = tmp_path / "pairs.jsonl"
