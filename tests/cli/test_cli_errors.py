@@ -10,6 +10,7 @@ import pytest
 from cli import main
 from db import connect
 from db import engine as engine_module
+from db import jobs as job_rows
 from db.queries import count_pairs
 from tests.db.test_engine import _corrupt_a_middle_page
 
@@ -88,3 +89,27 @@ def test_import_on_a_full_disk_is_one_line_without_row_data(tmp_path, capsys, mo
     assert code == 1 and "Disk full" in one_line(err) and "PRIVATE" not in err and "INSERT" not in err
     monkeypatch.setattr(engine_module, "_sqlite_pragmas", pragmas)
     assert count_pairs(connect(str(path))) == 0  # one transaction: nothing half-imported
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--temperature", "nan"], "temperature must be a number from 0.01 to 5, got nan"),
+        (["--temperature", "inf"], "temperature must be a number from 0.01 to 5, got inf"),
+        (["--samples", "100000"], "samples must be a whole number from 2 to 1,000"),
+        (["--max-new-tokens", "100000000"], "max_new_tokens must be a whole number from 1 to 2,048"),
+        (["--corpus", "{tmp}/empty.txt"], "holds no text"),
+        (["--corpus", "{tmp}/bad.jsonl"], "bad.jsonl, line 1: invalid JSON"),
+        (["--corpus", "{tmp}/binary.txt"], "looks binary"),
+    ],
+)
+def test_generate_background_refuses_bad_values_before_queueing(
+    db_url, engine, tmp_path, capsys, extra, message
+):
+    (tmp_path / "empty.txt").write_text("\n\n")
+    (tmp_path / "bad.jsonl").write_text("{oops\n")
+    (tmp_path / "binary.txt").write_bytes(b"\x7fELF\x02\x01\x01\x00\x00")
+    argv = ["generate", "--db", db_url, "--background", *[a.format(tmp=tmp_path) for a in extra]]
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and message in one_line(err) and "queued" not in out
+    assert job_rows.recent(engine) == []
