@@ -113,3 +113,42 @@ def test_generate_background_refuses_bad_values_before_queueing(
     code, out, err = run(capsys, *argv)
     assert code == 2 and message in one_line(err) and "queued" not in out
     assert job_rows.recent(engine) == []
+
+
+def test_generate_on_a_full_disk_is_one_line_without_row_data(tmp_path, capsys, monkeypatch):
+    from tests.pipeline.scripted_teacher import build_scripted_teacher
+
+    teacher = build_scripted_teacher(tmp_path / "teacher")
+    capsys.readouterr()  # the checkpoint writer's progress bar
+    path = tmp_path / "studio.db"
+    connect(f"sqlite:///{path}").dispose()
+    pages = sqlite3.connect(path).execute("PRAGMA page_count").fetchone()[0]
+    pragmas = engine_module._sqlite_pragmas
+
+    def nearly_full(dbapi_connection, record):
+        pragmas(dbapi_connection, record)
+        dbapi_connection.execute(f"PRAGMA max_page_count={pages + 4}")
+
+    monkeypatch.setattr(engine_module, "_sqlite_pragmas", nearly_full)
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(
+        "".join(f"PRIVATE context number {i} said something long. " * 4 + "\n" for i in range(400))
+    )
+    argv = [
+        "generate",
+        "--db",
+        str(path),
+        "--teacher",
+        str(teacher),
+        "--corpus",
+        str(corpus),
+        "--device",
+        "cpu",
+    ]
+    code, out, err = run(capsys, *argv)
+    assert code == 1 and "PRIVATE" not in out + err and "INSERT" not in out + err
+    assert "error: Disk full: the database could not be written" in out + err
+    assert len((out + err).strip().splitlines()) <= 3  # job id, status, the one-line error
+    monkeypatch.setattr(engine_module, "_sqlite_pragmas", pragmas)
+    job = job_rows.get(connect(str(path)), 1)
+    assert job["status"] == "failed" and "PRIVATE" not in job["error"] + job["log"]
