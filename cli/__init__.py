@@ -8,11 +8,14 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
 import sys
 
-from db import DEFAULT_URL, DatabaseError
+from sqlalchemy.exc import SQLAlchemyError
+
+from db import DEFAULT_URL, DatabaseError, describe_error
 
 COMMAND_MODULES = (
     "cli.generate_cmds",
@@ -50,6 +53,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def describe_os_error(exc: OSError) -> str:
+    """One line for a failed file operation (disk full, permission, name too long, ...)."""
+    where = f" ({exc.filename})" if exc.filename else ""
+    if exc.errno == errno.ENOSPC:
+        return f"Disk full{where}: free some space and run the command again (committed work is kept)."
+    return f"{exc.strerror or exc}{where}."
+
+
 def main(argv: list[str] | None = None) -> int:
     from pipeline.runner import UserError
 
@@ -63,6 +74,14 @@ def main(argv: list[str] | None = None) -> int:
     except (UserError, DatabaseError, ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except SQLAlchemyError as exc:  # the statement and its row data go to the debug log only
+        logging.debug("database error", exc_info=True)
+        print(f"error: {describe_error(exc)}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        logging.debug("file error", exc_info=True)
+        print(f"error: {describe_os_error(exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(
             "interrupted: committed batches are kept; rerun or `impossible resume` to continue.",

@@ -29,7 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="contexts to sample (default 20); with --corpus, the most to use (default: all)",
     )
-    p.add_argument("--samples", type=int, default=DEFAULT_SAMPLES, help="k: samples per context (default 16)")
+    p.add_argument(
+        "--samples", type=int, default=DEFAULT_SAMPLES, help="k: samples per context, 2-1000 (default 16)"
+    )
     p.add_argument(
         "--corpus", default=None, help="your own contexts: a .txt (one per line or paragraph) or .jsonl"
     )
@@ -38,13 +40,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="embedded",
         help="Hugging Face id, local folder, .gguf file, or 'embedded' (default)",
     )
-    p.add_argument("--temperature", type=float, default=0.5, help="sampling temperature (default 0.5)")
+    p.add_argument(
+        "--temperature", type=float, default=0.5, help="sampling temperature, 0.01-5 (default 0.5)"
+    )
     p.add_argument("--top-p", type=float, default=0.9, help="nucleus sampling mass (default 0.9)")
     p.add_argument("--top-k", type=int, default=50, help="top-k applied before top-p; 0 = off (default 50)")
     p.add_argument(
         "--no-repeat-ngram-size", type=int, default=3, help="ban repeated n-grams; 0 = off (default 3)"
     )
-    p.add_argument("--max-new-tokens", type=int, default=60, help="cap per sample (default 60)")
+    p.add_argument("--max-new-tokens", type=int, default=60, help="cap per sample, 1-2048 (default 60)")
     p.add_argument(
         "--context-temperature",
         type=float,
@@ -62,7 +66,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def params_from_args(args: argparse.Namespace) -> dict:
-    """The job's parameters as the user gave them (validated by ``pipeline.generate_job``)."""
+    """The job's parameters as the user gave them (validated by ``pipeline.generate_params``)."""
     return {
         "teacher": args.teacher,
         "task": args.task,
@@ -86,9 +90,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from db import connect
     from db import jobs as job_rows
     from pipeline import runner
-    from pipeline.generate_job import validate_params
+    from pipeline.generate_params import validate_submission
 
-    params = validate_params(params_from_args(args))
+    params = validate_submission(params_from_args(args))  # the corpus is read before anything is queued
     engine = connect(args.db)
     job_id = job_rows.submit(engine, "generate", params)
     print(f"job {job_id}", flush=True)

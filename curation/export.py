@@ -3,15 +3,15 @@
 Each exported line is ``{"id", "source", "target", "task", "scores", "provenance", "recipe"}`` and reads with
 ``datasets.load_dataset("json", data_files=...)``. Export streams rows in chunks into a temporary file in
 the destination folder and renames it only when complete, so a crash or a full disk never leaves a file
-that looks finished. Import validates every line before writing anything.
+that looks finished. Importing (``curation.jsonl_import``, re-exported here) validates every line first.
 """
 
 from __future__ import annotations
 
 import errno
 import json
-import math
 import os
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,12 +19,11 @@ from typing import Any
 from sqlalchemy import Engine, Select, select
 from sqlalchemy.orm import aliased
 
-from curation.recipe import UNIT_COLUMNS, Recipe
+from curation.jsonl_import import ImportFileError, import_jsonl, validate_jsonl
+from curation.recipe import Recipe
 from curation.select import selection_query
 from curation.versions import get_version, version_recipe
-from db.queries import insert_pairs
 from db.schema import SCORE_COLUMNS, contexts, pairs, sentences, version_pairs
-from pipeline.types import TASKS, Pair
 
 CHUNK_ROWS = 5_000
 PROVENANCE_KEYS = (
@@ -38,27 +37,46 @@ PROVENANCE_KEYS = (
     "nli_model",
     "origin",
 )
-MAX_REPORTED_ERRORS = 50
+#: The longest file name (one path component) Linux, macOS and Windows file systems accept.
+MAX_NAME_BYTES = 255
 
-
-class ImportFileError(ValueError):
-    """A JSONL file with bad lines; ``errors`` lists every one as ``"line N: why"``."""
-
-    def __init__(self, path: Path, errors: list[str]):
-        self.errors = errors
-        shown = "; ".join(errors[:MAX_REPORTED_ERRORS])
-        more = f" (and {len(errors) - MAX_REPORTED_ERRORS} more)" if len(errors) > MAX_REPORTED_ERRORS else ""
-        super().__init__(
-            f"{path}: {len(errors)} bad line(s), nothing imported. Fix them and import again: {shown}{more}"
-        )
+__all__ = [
+    "ImportFileError",
+    "check_file_name",
+    "export_jsonl",
+    "export_record",
+    "import_jsonl",
+    "iter_export",
+    "safe_export_path",
+    "validate_jsonl",
+]
 
 
 # ---- export ---------------------------------------------------------------------------------------------
+def check_file_name(name: str) -> None:
+    """Refuse a name with control characters (a newline, a tab, ...) or a part longer than the file system
+    allows, with a message saying so instead of a raw ``Errno 36``."""
+    shown = repr(name if len(name) <= 60 else name[:57] + "...")
+    bad = next((ch for ch in name if unicodedata.category(ch) in ("Cc", "Zl", "Zp")), None)
+    if bad is not None:
+        raise ValueError(
+            f"Export name {shown} contains the control character {bad!r}; use letters, digits, '-', '_' and '.'."
+        )
+    for part in Path(name.replace("\\", "/")).parts:
+        size = len(part.encode("utf-8", "surrogatepass"))
+        if size > MAX_NAME_BYTES:
+            raise ValueError(
+                f"Export name {shown} is {size} bytes long; a file name may have at most {MAX_NAME_BYTES}. "
+                "Choose a shorter name."
+            )
+
+
 def safe_export_path(folder: Path | str, name: str) -> Path:
     """``folder / name``, refusing a name that could write outside ``folder`` (absolute paths, ``..``,
     separators into other folders' links, or an existing symlink)."""
     if not name or not name.strip():
         raise ValueError("Export file name is empty; give a name such as pairs.jsonl.")
+    check_file_name(name)
     if "\x00" in name or Path(name).is_absolute() or name.startswith(("/", "\\")):
         raise ValueError(f"Export name {name!r} must be a plain file name inside the export folder.")
     parts = Path(name.replace("\\", "/")).parts
@@ -145,6 +163,17 @@ def iter_export(
                 yield export_record(row, block)
 
 
+def _strict_line(record: dict[str, Any]) -> str:
+    """One strict JSON line (a bare NaN or Infinity would break strict parsers such as ``jq`` or JSON.parse)."""
+    try:
+        return json.dumps(record, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        raise ValueError(
+            f"Pair {record['id']} holds NaN or Infinity (in its scores or provenance), which strict JSON "
+            "cannot hold; nothing was written. Fix or re-score that pair and export again."
+        ) from None
+
+
 def export_jsonl(
     engine: Engine, out: Path | str, *, recipe: Recipe | None = None, version: str | int | None = None
 ) -> int:
@@ -153,16 +182,17 @@ def export_jsonl(
     The file appears only when complete; on a full disk nothing is left behind and a clear error says so.
     """
     out = Path(out)
+    check_file_name(out.name)
     if not out.parent.exists():
         raise ValueError(f"Cannot export to {out}: folder {out.parent} does not exist.")
     if out.is_dir():
         raise ValueError(f"Cannot export to {out}: it is a folder; give a file name such as pairs.jsonl.")
-    temp = out.with_name(f".{out.name}.{os.getpid()}.partial")
+    temp = out.with_name(f".export-{os.getpid()}-{os.urandom(4).hex()}.partial")  # short: any name fits
     count = 0
     try:
         with temp.open("w", encoding="utf-8") as handle:
             for record in iter_export(engine, recipe=recipe, version=version):
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+                handle.write(_strict_line(record) + "\n")
                 count += 1
             handle.flush()
             os.fsync(handle.fileno())
@@ -178,101 +208,3 @@ def export_jsonl(
         temp.unlink(missing_ok=True)
         raise
     return count
-
-
-# ---- import ---------------------------------------------------------------------------------------------
-def _check_record(record: Any, task: str | None) -> str | None:
-    """Why a parsed line cannot be imported, or None when it is fine."""
-    if not isinstance(record, dict):
-        return "not a JSON object"
-    for key in ("source", "target"):
-        value = record.get(key)
-        if not isinstance(value, str) or not value.strip():
-            return f"'{key}' must be a non-empty string"
-    record_task = record.get("task", task or "paraphrase")
-    if record_task not in TASKS:
-        return f"task {record_task!r} is not one of {', '.join(TASKS)}"
-    if task is not None and record_task != task:
-        return f"task {record_task!r} differs from --task {task}"
-    scores = record.get("scores") or {}
-    if not isinstance(scores, dict):
-        return "'scores' must be an object"
-    for column, value in scores.items():
-        if column not in SCORE_COLUMNS:
-            return f"unknown score {column!r} (known: {', '.join(SCORE_COLUMNS)})"
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            return f"score {column} must be a number, not {value!r}"
-        if value < 0 or (column in UNIT_COLUMNS and value > 1):
-            return f"score {column}={value} is out of range"
-    provenance = record.get("provenance")
-    if provenance is not None and not isinstance(provenance, dict):
-        return "'provenance' must be an object"
-    return None
-
-
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    with path.open(encoding="utf-8", errors="strict") as handle:
-        for number, line in enumerate(handle, start=1):
-            if line.strip():
-                yield number, line
-
-
-def validate_jsonl(path: Path | str, task: str | None = None) -> int:
-    """Check every line of ``path``; return the number of records or raise ``ImportFileError`` listing all
-    bad lines by number."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"No such file: {path}")
-    errors, count = [], 0
-    try:
-        for number, line in _lines(path):
-            try:
-                problem = _check_record(json.loads(line), task)
-            except json.JSONDecodeError as exc:
-                problem = f"invalid JSON ({exc.msg})"
-            if problem:
-                errors.append(f"line {number}: {problem}")
-            count += 1
-    except UnicodeDecodeError as exc:
-        errors.append(f"line {count + 1}: not UTF-8 text ({exc.reason})")
-    if errors:
-        raise ImportFileError(path, errors)
-    if count == 0:
-        raise ValueError(f"{path} holds no records; nothing to import.")
-    return count
-
-
-def _to_pair(record: dict[str, Any], task: str | None) -> Pair:
-    provenance = dict(record.get("provenance") or {})
-    round_ = provenance.get("round")
-    return Pair(
-        source=record["source"],
-        target=record["target"],
-        task=record.get("task", task or "paraphrase"),
-        origin="imported",
-        round=round_ if isinstance(round_, int) and not isinstance(round_, bool) else 0,
-        provenance=provenance,
-        scores={k: float(v) for k, v in (record.get("scores") or {}).items() if v is not None},
-    )
-
-
-def import_jsonl(engine: Engine, path: Path | str, task: str | None = None) -> dict[str, Any]:
-    """Validate every line, then insert all pairs in one transaction (duplicates skipped and counted).
-
-    Given scores are kept; the score job fills in the missing ones. Returns ``{"file", "records",
-    "inserted", "duplicates"}``.
-    """
-    path = Path(path)
-    records = validate_jsonl(path, task)
-    inserted = 0
-    with engine.begin() as conn:
-        batch: list[Pair] = []
-        for _, line in _lines(path):
-            batch.append(_to_pair(json.loads(line), task))
-            if len(batch) >= CHUNK_ROWS:
-                inserted += insert_pairs(conn, batch)
-                batch = []
-        inserted += insert_pairs(conn, batch)
-    return {"file": str(path), "records": records, "inserted": inserted, "duplicates": records - inserted}

@@ -11,10 +11,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError, StatementError
 from sqlalchemy.pool import NullPool
 
 from db.migrations import migrate
+from db.values import dumps_strict
 
 DEFAULT_URL = "sqlite:///studio.db"
 
@@ -30,6 +31,38 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line saying what went wrong with the database, without the SQL or the row data it carried.
+
+    SQLAlchemy's own message appends the statement and its parameters (pairs' text, job parameters);
+    that belongs in a debug log, not in an error shown to the user or stored on a job row.
+    """
+    reason = str(exc.orig) if isinstance(exc, StatementError) and exc.orig is not None else str(exc)
+    reason = reason.strip().splitlines()[0] if reason.strip() else type(exc).__name__
+    if "database or disk is full" in reason or "No space left on device" in reason:
+        return f"Disk full: the database could not be written ({reason}); nothing of the failed step was saved. Free some space and run it again."
+    if "file is not a database" in reason:
+        return (
+            f"Not a database ({reason}): point --db at a SQLite file made by the studio, or a new file name."
+        )
+    if "malformed" in reason:
+        return f"The database is corrupt ({reason}); restore it from a backup or start a new one."
+    return f"Database error: {reason}"
+
+
+def check_integrity(engine: Engine) -> None:
+    """Refuse a SQLite file with a damaged page (``PRAGMA quick_check``: every page is read once, about
+    0.3 s for 500,000 pairs), so that no command reads or writes a corrupt database."""
+    with engine.connect() as conn:
+        problems = [row[0] for row in conn.exec_driver_sql("PRAGMA quick_check").all()]
+    if problems != ["ok"]:
+        first = " ".join(problems[0].replace("*** in database main ***", "").split())
+        raise DatabaseError(
+            f"The database {engine.url.database} is corrupt (quick_check: {first[:200]}); "
+            "restore it from a backup, or try `sqlite3 FILE .recover` into a new file."
+        )
 
 
 def normalize_url(url: str) -> str:
@@ -52,10 +85,10 @@ def connect(url: str = DEFAULT_URL, *, migrate_schema: bool = True) -> Engine:
                         f"Cannot open {url}: folder {parent} does not exist. Create it first."
                     )
             # NullPool: every thread/process opens its own connection; WAL lets them read concurrently.
-            engine = create_engine(url, poolclass=NullPool)
+            engine = create_engine(url, poolclass=NullPool, json_serializer=dumps_strict)
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
-            engine = create_engine(url, pool_pre_ping=True)
+            engine = create_engine(url, pool_pre_ping=True, json_serializer=dumps_strict)
     except ArgumentError as exc:
         raise DatabaseError(
             f"Cannot parse database URL {url!r}: {exc}. Use e.g. sqlite:///studio.db"
@@ -64,11 +97,13 @@ def connect(url: str = DEFAULT_URL, *, migrate_schema: bool = True) -> Engine:
         raise DatabaseError(
             f"No driver for {url!r} ({exc.name} is not installed). For PostgreSQL: pip install 'psycopg[binary]'."
         ) from exc
-    if migrate_schema:
-        try:
+    try:
+        if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+            check_integrity(engine)
+        if migrate_schema:
             migrate(engine)
-        except OperationalError as exc:
-            raise DatabaseError(f"Cannot open database {url}: {exc.orig}") from exc
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"Cannot open database {url}: {describe_error(exc)}") from exc
     return engine
 
 

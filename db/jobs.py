@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
 
 from db.schema import jobs
+from db.values import storable_problem
 
 TERMINAL = ("done", "failed", "cancelled")
 LOG_KEEP_CHARS = 20_000
@@ -29,7 +30,11 @@ def this_worker() -> str:
 
 
 def submit(engine: Engine, kind: str, params: dict[str, Any]) -> int:
-    """Queue a job; return its id."""
+    """Queue a job; return its id. Parameters must be strict JSON (no NaN, Infinity or NUL): what every
+    backend stores and every reader parses."""
+    problem = storable_problem(params)
+    if problem:
+        raise ValueError(f"Cannot queue the {kind} job: its parameters are not strict JSON ({problem}).")
     with engine.begin() as conn:
         return conn.execute(
             insert(jobs).values(kind=kind, params=params, status="queued", log="", created_at=now())

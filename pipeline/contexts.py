@@ -9,11 +9,11 @@ temperature 1.0 for up to 150 new tokens with newlines banned, and split into se
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from db.values import StrictJSONError, loads_strict, text_problem
 from pipeline.runner import UserError
 from pipeline.sentences import split_sentences
 
@@ -113,43 +113,66 @@ def sample_contexts(
     return found[:count]
 
 
-def _jsonl_texts(path: Path) -> list[str]:
+def _jsonl_texts(content: str, shown: str) -> list[str]:
     texts = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(content.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UserError(f"{path}, line {number}: not valid JSON ({exc.msg}); fix or remove it.") from exc
+            record = loads_strict(line)
+        except StrictJSONError as exc:
+            raise UserError(f"{shown}, line {number}: {exc}; fix or remove it.") from None
         text = record.get("text", record.get("context")) if isinstance(record, dict) else None
         if not isinstance(text, str):
             raise UserError(
-                f'{path}, line {number}: expected an object with a "text" or "context" string field.'
+                f'{shown}, line {number}: expected an object with a "text" or "context" string field.'
             )
         texts.append(text)
     return texts
 
 
-def _plain_texts(path: Path) -> list[str]:
+def _plain_texts(content: str) -> list[str]:
     """Paragraphs (blocks separated by blank lines) when the file has any, else one text per line."""
-    content = path.read_text(encoding="utf-8").replace("\r\n", "\n")
+    content = content.replace("\r\n", "\n")
     blocks = [block for block in content.split("\n\n") if block.strip()]
     if len(blocks) > 1:
         return [" ".join(block.split()) for block in blocks]
     return content.splitlines()
 
 
-def read_corpus(path: str | Path) -> list[Context]:
-    """A user's contexts: ``.jsonl`` (a "text" or "context" field per line) or plain text."""
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise UserError(f"Corpus {path} does not exist or is not a file; pass a .txt or .jsonl file.")
+def _read_text(path: Path, shown: str) -> str:
+    """The corpus as text; a binary file (NUL bytes, or not UTF-8) is refused with what to do."""
+    data = path.read_bytes()
+    if b"\x00" in data:
+        line = data.count(b"\n", 0, data.index(b"\x00")) + 1
+        raise UserError(
+            f"Corpus {shown} looks binary (a NUL byte on line {line}); give a .txt or .jsonl text file."
+        )
     try:
-        texts = _jsonl_texts(path) if path.suffix.lower() in (".jsonl", ".ndjson") else _plain_texts(path)
+        content = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise UserError(f"Corpus {path} is not UTF-8 text ({exc.reason}); convert it to UTF-8.") from exc
+        raise UserError(f"Corpus {shown} is not UTF-8 text ({exc.reason}); convert it to UTF-8.") from None
+    return content
+
+
+def read_corpus(path: str | Path, name: str | None = None) -> list[Context]:
+    """A user's contexts: ``.jsonl`` (a "text" or "context" field per line) or plain text.
+
+    Raises ``UserError`` for a missing, empty, binary or malformed file; messages call it ``name``
+    (e.g. an upload's original file name) when given, else its path.
+    """
+    path = Path(path).expanduser()
+    shown = name or str(path)
+    if not path.is_file():
+        raise UserError(f"Corpus {shown} does not exist or is not a file; pass a .txt or .jsonl file.")
+    content = _read_text(path, shown)
+    jsonl = path.suffix.lower() in (".jsonl", ".ndjson")
+    texts = _jsonl_texts(content, shown) if jsonl else _plain_texts(content)
     contexts = [Context(" ".join(t.split()), "corpus") for t in texts if t.strip()]
     if not contexts:
-        raise UserError(f"Corpus {path} holds no text; add one text per line (or JSONL with a text field).")
+        raise UserError(f"Corpus {shown} holds no text; add one text per line (or JSONL with a text field).")
+    for number, context in enumerate(contexts, start=1):
+        problem = text_problem(context.text)
+        if problem:
+            raise UserError(f"Corpus {shown}: text {number} {problem}; remove it.")
     return contexts

@@ -107,7 +107,7 @@ def proposals(source: str, outputs: list[str]) -> list[tuple[int, str]]:
     """(sample index, target) for each distinct, non-empty proposal that is not the source itself."""
     seen, kept = set(), []
     for index, text in enumerate(outputs):
-        target = text.strip()
+        target = text.replace("\x00", "").strip()  # no stored text may hold NUL
         if target and target != source.strip() and target not in seen:
             seen.add(target)
             kept.append((index, target))

@@ -7,13 +7,13 @@ the job's progress commit in ONE transaction, and batches whose contexts are alr
 skipped. Context ``seq`` samples with seed ``seed + seq``, so a job killed at any point and resumed ends
 with exactly the rows an uninterrupted run would have written.
 
-Importing this module does not import torch, so the app and CLI can call ``validate_params`` cheaply.
+Parameters are validated by ``pipeline.generate_params`` (re-exported here). Importing this module does not
+import torch.
 """
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, select, update
@@ -22,74 +22,11 @@ from db import jobs as job_rows
 from db.queries import insert_ignoring_duplicates, insert_pairs
 from db.schema import contexts as contexts_table
 from db.schema import sentences as sentences_table
+from pipeline.generate_params import DEFAULTS, validate_params
 from pipeline.pairing import CandidateSentence, make_pairs
 from pipeline.runner import JobContext, UserError
-from pipeline.types import TASKS
 
-DEFAULTS: dict[str, Any] = {
-    "teacher": "embedded",
-    "task": "paraphrase",
-    "contexts": 20,  # how many to sample; with a corpus, the most to use (None: all of it)
-    "corpus": None,
-    "samples": 16,
-    "temperature": 0.5,
-    "top_p": 0.9,
-    "top_k": 50,
-    "no_repeat_ngram_size": 3,
-    "max_new_tokens": 60,
-    "context_temperature": 1.0,
-    "seed": 0,
-    "device": "auto",
-    "batch_contexts": 4,
-    "round": 0,
-}
-
-# name -> (smallest allowed value, what the user should pass)
-_COUNTS = {
-    "samples": (2, "at least 2 samples per context (a pair needs two)"),
-    "max_new_tokens": (1, "a positive number of tokens"),
-    "batch_contexts": (1, "a positive number of contexts per batch"),
-    "no_repeat_ngram_size": (0, "0 (off) or a positive n-gram size"),
-    "top_k": (0, "0 (off) or a positive number of tokens"),
-    "round": (0, "0 or a positive round number"),
-}
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def validate_params(params: dict[str, Any]) -> dict[str, Any]:
-    """The job's parameters with defaults filled in; raises ``UserError`` naming the bad one."""
-    unknown = sorted(set(params) - set(DEFAULTS))
-    if unknown:
-        raise UserError(f"Unknown generate parameter(s) {', '.join(unknown)}; known: {', '.join(DEFAULTS)}.")
-    p = {**DEFAULTS, **{k: v for k, v in params.items() if v is not None or k in ("corpus", "contexts")}}
-    if p["task"] not in TASKS:
-        raise UserError(f"Unknown task {p['task']!r}; use one of: {', '.join(TASKS)}.")
-    if not isinstance(p["teacher"], str) or not p["teacher"].strip():
-        raise UserError("The teacher must be a Hugging Face id, a local path, or 'embedded'.")
-    if p["contexts"] is not None and (not _is_int(p["contexts"]) or p["contexts"] < 1):
-        raise UserError(f"contexts must be a positive whole number, got {p['contexts']!r}.")
-    if p["corpus"] is None and p["contexts"] is None:
-        p["contexts"] = DEFAULTS["contexts"]
-    for name, (smallest, advice) in _COUNTS.items():
-        if not _is_int(p[name]) or p[name] < smallest:
-            raise UserError(f"{name} must be {advice}, got {p[name]!r}.")
-    for name in ("temperature", "context_temperature"):
-        if not _is_number(p[name]) or p[name] <= 0:
-            raise UserError(f"{name} must be greater than 0, got {p[name]!r}.")
-    if not _is_number(p["top_p"]) or not 0 < p["top_p"] <= 1:
-        raise UserError(f"top_p must be in (0, 1], got {p['top_p']!r}.")
-    if not _is_int(p["seed"]):
-        raise UserError(f"seed must be a whole number, got {p['seed']!r}.")
-    if p["corpus"] is not None and not Path(str(p["corpus"])).expanduser().is_file():
-        raise UserError(f"Corpus {p['corpus']} does not exist or is not a file; pass a .txt or .jsonl file.")
-    return p
+__all__ = ["DEFAULTS", "run", "validate_params"]  # parameters: ``pipeline.generate_params``
 
 
 def _load_teacher(p: dict[str, Any]):

@@ -9,6 +9,7 @@ Handlers are named by import path so that starting the app or the CLI never impo
 
 from __future__ import annotations
 
+import errno
 import importlib
 import logging
 import threading
@@ -20,7 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
+from db import describe_error
 from db import jobs as job_rows
 
 log = logging.getLogger(__name__)
@@ -86,6 +89,16 @@ class JobContext:
         job_rows.append_log(self.engine, self.job_id, message)
 
 
+def crash_message(exc: BaseException) -> str:
+    """The first line stored for a job that crashed: for a database error, what went wrong without the
+    SQL statement and row data SQLAlchemy puts in its message."""
+    if isinstance(exc, SQLAlchemyError):
+        return describe_error(exc)
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return f"Disk full ({exc.filename or exc.strerror}): free some space and resume the job."
+    return f"{type(exc).__name__}: {exc}"
+
+
 def resolve_handler(kind: str) -> Callable[[JobContext], None]:
     if kind not in HANDLERS:
         raise UserError(f"Unknown job kind {kind!r}; known kinds: {', '.join(sorted(HANDLERS))}.")
@@ -126,8 +139,10 @@ def execute(engine: Engine, job_id: int) -> str:
         job_rows.finish(engine, job_id, "failed", str(exc))
         return "failed"
     except Exception as exc:  # record any crash on the row instead of losing it
-        ctx.log(f"failed: {type(exc).__name__}: {exc}")
-        job_rows.finish(engine, job_id, "failed", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+        message = crash_message(exc)
+        frames = "".join(traceback.format_tb(exc.__traceback__))  # where, without the message's row data
+        ctx.log(f"failed: {message}")
+        job_rows.finish(engine, job_id, "failed", f"{message}\n{type(exc).__name__} at\n{frames}")
         return "failed"
     finally:
         stop.set()

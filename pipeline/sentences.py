@@ -88,14 +88,19 @@ def _pieces(text: str, certain_only: bool) -> list[str]:
     return [p for p in pieces if _keep(p)]
 
 
+def normalize_text(text: str) -> str:
+    """Whitespace collapsed to single spaces, NUL characters dropped (no stored text may hold one)."""
+    return " ".join(text.replace("\x00", "").split())
+
+
 def split_sentences(text: str) -> list[str]:
     """The sentences of ``text`` (>= 3 characters, ending in . ? !); a trailing unfinished piece is dropped."""
-    return _pieces(" ".join(text.split()), certain_only=False)
+    return _pieces(normalize_text(text), certain_only=False)
 
 
 def completed_sentences(text: str) -> list[str]:
     """Like ``split_sentences`` but only sentences whose end cannot change if ``text`` grows."""
-    return _pieces(" ".join(text.split()), certain_only=True)
+    return _pieces(normalize_text(text), certain_only=True)
 
 
 def first_sentence(text: str) -> str | None:

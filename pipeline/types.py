@@ -10,7 +10,15 @@ TASKS = ("paraphrase", "summary")
 
 
 def pair_key(task: str, source: str, target: str) -> str:
-    """Stable identity of a pair: one row per (task, source, target) in every database."""
+    """Stable identity of a pair: one row per (task, source, target) in every database.
+
+    The three texts are joined with NUL, so a NUL inside one of them would make two pairs share a key
+    (``("a\\0b", "c")`` and ``("a", "b\\0c")``). No stored text may contain NUL (PostgreSQL refuses it
+    anyway; imports reject it, model output drops it), which keeps this join unambiguous and every key
+    already stored valid; a text with NUL is refused here as the last line of defence.
+    """
+    if "\x00" in task or "\x00" in source or "\x00" in target:
+        raise ValueError("A pair's task, source and target may not contain a NUL character (\\u0000).")
     return hashlib.sha1(f"{task}\x00{source}\x00{target}".encode()).hexdigest()
 
 

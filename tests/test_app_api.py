@@ -90,12 +90,13 @@ def test_curate_review_version_export_import_over_the_api(studio_ctx, tmp_path):
         assert version["name"] == "v1" and version["pair_count"] == before - 1
 
 
-def test_bad_job_values_are_refused_with_a_clear_message(studio_ctx):
+def test_bad_job_values_are_refused_with_a_clear_message(studio_ctx, tmp_path):
     with running_studio(studio_ctx, worker=False) as url:
         client = Client(url, verbose=False)
         form = ["embedded", "paraphrase", "teacher", "", 20, 16, 0.5, 0.9, 0, "auto"]
         for index, bad, message in [
-            (5, -3, "Samples per context"),
+            (5, -3, "samples must be a whole number from 2 to 1,000"),
+            (5, 5000, "samples must be a whole number from 2 to 1,000"),
             (4, "abc", "Number of contexts must be a number"),
             (0, "/no/such/teacher", "does not exist"),
         ]:
@@ -103,6 +104,11 @@ def test_bad_job_values_are_refused_with_a_clear_message(studio_ctx):
                 client.predict(*form[:index], bad, *form[index + 1 :], api_name="/start_generate")
         with pytest.raises(AppError, match="Batch size"):
             client.predict("", "none", 0, "auto", api_name="/start_score")
+        binary = tmp_path / "corpus.txt"
+        binary.write_bytes(b"GIF89a\x01\x00\x01\x00")
+        with pytest.raises(AppError, match=r"Corpus corpus.txt looks binary"):
+            client.predict(handle_file(str(binary)), api_name="/upload_corpus")
+        assert not list(studio_ctx.upload_dir.glob("*"))  # a refused corpus is not kept
         assert job_rows.recent(studio_ctx.engine) == []  # nothing was queued
 
 

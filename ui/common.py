@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -9,9 +10,11 @@ from typing import Any, TypeVar
 import gradio as gr
 import numpy as np
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from curation.frame import ScoreFrame, get_frame
 from curation.recipe import Recipe
+from db import describe_error
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,6 +32,14 @@ def user_errors(fn: F) -> F:
         except (ValueError, KeyError, FileNotFoundError, PermissionError) as exc:
             message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
             raise gr.Error(str(message), print_exception=False) from None
+        except SQLAlchemyError as exc:  # one line, never the statement and row data SQLAlchemy appends
+            raise gr.Error(describe_error(exc), print_exception=False) from None
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+            raise gr.Error(
+                "Disk full on the server: free some space and try again.", print_exception=False
+            ) from None
         except Exception as exc:  # the job runner's UserError, ModelLoadError, ...
             if type(exc).__name__ in ("UserError", "ModelLoadError", "DatabaseError"):
                 raise gr.Error(str(exc), print_exception=False) from None

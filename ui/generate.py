@@ -15,6 +15,9 @@ from typing import Any
 import gradio as gr
 
 from db import jobs as job_rows
+from pipeline.contexts import read_corpus
+from pipeline.generate_params import validate_submission
+from pipeline.runner import UserError
 from pipeline.types import TASKS
 from ui.common import user_errors
 from ui.context import AppContext
@@ -30,6 +33,11 @@ from ui.job_forms import (
 from ui.jobview import JOB_COLUMNS, job_summary, job_table, last_log_lines
 
 POLL_S = 2.0
+
+
+def _upload_name(stored: str) -> str:
+    """The name the user gave an uploaded file (uploads are stored as ``<time stamp>-<name>``)."""
+    return Path(stored).name.split("-", 2)[-1]
 
 
 def worker_status(ctx: AppContext) -> str:
@@ -175,7 +183,10 @@ def render(ctx: AppContext) -> None:
 
     @user_errors
     def submit_generate(*values: Any) -> list[Any]:
-        job = job_rows.submit(ctx.engine, "generate", gen_params(*values))
+        params = gen_params(*values)
+        corpus_name = _upload_name(params["corpus"]) if params.get("corpus") else None
+        validate_submission(params, corpus_name)  # reads the corpus: a bad one is never queued
+        job = job_rows.submit(ctx.engine, "generate", params)
         return [f"Queued generation job **{job}**.", job, *jobs_view(ctx, job)]
 
     @user_errors
@@ -198,6 +209,11 @@ def render(ctx: AppContext) -> None:
         ctx.upload_dir.mkdir(parents=True, exist_ok=True)
         target = ctx.upload_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{Path(file_path).name}"
         shutil.copyfile(file_path, target)
+        try:  # an empty, malformed or binary corpus is refused at upload, not when its job runs
+            read_corpus(target, name=Path(file_path).name)
+        except UserError:
+            target.unlink(missing_ok=True)
+            raise
         return str(target)
 
     @user_errors

@@ -1,7 +1,7 @@
 """Generate-page forms -> job parameters and the equivalent CLI command. No gradio here.
 
-Generation parameters follow ``pipeline.generate_job``; scoring parameters are validated by
-``pipeline.score_job.ScoreSettings`` (the same check the CLI makes), so a typo fails before anything is
+Generation parameters are checked by ``pipeline.generate_params`` and scoring parameters by
+``pipeline.score_job.ScoreSettings`` (the same checks the CLI makes), so a typo fails before anything is
 queued.
 """
 
@@ -35,21 +35,28 @@ def generation_params(
 ) -> dict[str, Any]:
     """Validated parameters for a ``generate`` job; ``FormError`` names the first bad field.
 
-    The same limits as ``pipeline.generate_job.validate_params`` (not imported here: it pulls in torch,
-    which the web server never needs); the job checks them again when it starts. With a corpus,
-    ``contexts`` is the most contexts to read from it."""
+    The fields are parsed here (numbers may arrive as text) and checked by the job's own
+    ``pipeline.generate_params.validate_params``, so the studio and the CLI share one set of limits. With a
+    corpus, ``contexts`` is the most contexts to read from it."""
+    from pipeline.generate_params import validate_params
+    from pipeline.runner import UserError
+
     params: dict[str, Any] = {
         "teacher": model_spec(teacher, "teacher"),
         "task": choice(task, "Task", TASKS),
-        "contexts": as_int(contexts, "Number of contexts", low=1, high=10_000_000),
-        "samples": as_int(samples, "Samples per context", low=2, high=1000),
-        "temperature": as_float(temperature, "Temperature", low=0.01, high=5.0),
-        "top_p": as_float(top_p, "Top-p", low=0.01, high=1.0),
-        "seed": optional_int(seed, "Seed", low=0) or 0,
+        "contexts": as_int(contexts, "Number of contexts"),
+        "samples": as_int(samples, "Samples per context"),
+        "temperature": as_float(temperature, "Temperature"),
+        "top_p": as_float(top_p, "Top-p"),
+        "seed": optional_int(seed, "Seed") or 0,
         "device": choice(device or "auto", "Device", DEVICES),
     }
     if choice(context_source, "Contexts from", CONTEXT_SOURCES) == "corpus":
         params["corpus"] = file_inside(corpus, upload_dir, "corpus")
+    try:
+        validate_params(params)
+    except UserError as exc:
+        raise FormError(str(exc)) from None
     return params
 
 

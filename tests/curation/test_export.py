@@ -183,6 +183,27 @@ def test_safe_export_path_refuses_escapes(tmp_path):
             safe_export_path(folder, name)
 
 
+@pytest.mark.parametrize("name", ["a\nb.jsonl", "tab\there.jsonl", "bell\x07.jsonl", "line\u2028sep.jsonl"])
+def test_export_names_with_control_characters_are_refused(tmp_path, name):
+    with pytest.raises(ValueError, match="contains the control character"):
+        safe_export_path(tmp_path, name)
+
+
+@pytest.mark.parametrize("name", ["x" * 300 + ".jsonl", "é" * 128 + ".jsonl", "sub/" + "y" * 256])
+def test_over_long_export_names_are_a_clear_error_not_errno_36(tmp_path, name):
+    with pytest.raises(ValueError, match=r"bytes long; a file name may have at most 255"):
+        safe_export_path(tmp_path, name)
+
+
+def test_a_255_byte_name_exports(engine, tmp_path):
+    add_scored(engine)
+    name = "n" * 249 + ".jsonl"
+    assert export_jsonl(engine, safe_export_path(tmp_path, name), recipe=NLI) == 1
+    assert (tmp_path / name).is_file()
+    with pytest.raises(ValueError, match="at most 255"):
+        export_jsonl(engine, tmp_path / ("n" + name), recipe=NLI)
+
+
 def test_full_disk_leaves_no_file_and_says_so(engine, tmp_path, monkeypatch):
     add_scored(engine)
     out = tmp_path / "pairs.jsonl"
@@ -203,3 +224,64 @@ def test_export_streams_in_chunks(engine, tmp_path, monkeypatch):
         add_scored(engine)
     monkeypatch.setattr(export_module, "CHUNK_ROWS", 3)
     assert export_jsonl(engine, tmp_path / "p.jsonl", recipe=NLI) == 7
+
+
+GOOD_LINE = json.dumps({"source": "A fine source.", "target": "A fine target."})
+BAD_LINES = [
+    ("[" * 100_000, "nested deeper than 64 levels"),
+    ('{"source": "a", "target": "b", "provenance": {"seed": ' + "7" * 5000 + "}}", "a 5000-digit number is too long"),
+    (json.dumps({"source": "a\u0000b", "target": "c"}), "text in source contains a NUL character"),
+    (json.dumps({"source": "a", "target": "b", "provenance": {"x": "\u0000"}}), "text in provenance.x contains a NUL"),
+    ('{"source": "a", "target": "b", "provenance": {"seed": NaN}}', "NaN is not a JSON value"),
+    ('{"source": "a", "target": "b", "scores": {"rouge_l": Infinity}}', "Infinity is not a JSON value"),
+    ('{"source": "a", "target": "b", "scores": {"rouge_l": 1e999}}', "number 1e999 is out of range"),
+    ('{"source": "a\\ud800", "target": "b"}', "text in source contains an unpaired surrogate"),
+    (json.dumps({"source": "a", "target": "b", "provenance": {"round": 10**12}}), "provenance.round must be a whole number"),
+    (json.dumps({"source": "a", "target": "b", "provenance": {"round": "2"}}), "provenance.round must be a whole number"),
+    (json.dumps({"source": "a", "target": "b", "provenance": {"teacher": 5}}), "provenance.teacher must be a string"),
+    (json.dumps({"source": "a", "target": "b", "task": ["x"]}), "task \"['x']\" is not one of"),
+    (json.dumps({"source": "a" * 100_001, "target": "b"}), "'source' is 100,001 characters long"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("line", "reason"), BAD_LINES, ids=[reason for _, reason in BAD_LINES])
+def test_every_bad_value_is_refused_by_line_on_every_backend(any_engine, tmp_path, line, reason):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(f"{GOOD_LINE}\n{line}\n", encoding="utf-8", errors="surrogatepass")
+    with pytest.raises(ImportFileError) as caught:
+        import_jsonl(any_engine, path)
+    [error] = caught.value.errors
+    assert error.startswith(f"line 2: {reason}")
+    assert count_pairs(any_engine) == 0
+
+
+def test_unicode_and_big_but_valid_values_import_on_every_backend(any_engine, tmp_path):
+    record = {
+        "source": "Café — 東京 😀.",
+        "target": "Un café à Tokyo.",
+        "provenance": {"seed": 2**62, "round": 3},
+    }
+    path = tmp_path / "good.jsonl"
+    path.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert import_jsonl(any_engine, path)["inserted"] == 1
+    [exported] = list(export_module.iter_export(any_engine, recipe=Recipe("paraphrase", {}, {}, dedup=False)))
+    assert (exported["source"], exported["provenance"]["seed"]) == (record["source"], 2**62)
+
+
+def test_pair_key_refuses_nul_so_distinct_pairs_never_share_a_key():
+    from pipeline.types import pair_key
+
+    for source, target in (("a\0b", "c"), ("a", "b\0c")):
+        with pytest.raises(ValueError, match="may not contain a NUL"):
+            pair_key("paraphrase", source, target)
+    assert pair_key("paraphrase", "ab", "c") != pair_key("paraphrase", "a", "bc")
+
+
+def test_export_is_strict_json_and_names_the_pair_holding_nan(engine, tmp_path):
+    pair_id = add_scored(engine)
+    with engine.begin() as conn:  # an older database could hold a bare NaN in a JSON column
+        conn.exec_driver_sql("UPDATE pairs SET provenance = '{\"seed\": NaN}' WHERE id = ?", (pair_id,))
+    out = tmp_path / "p.jsonl"
+    with pytest.raises(ValueError, match=f"Pair {pair_id} holds NaN or Infinity"):
+        export_jsonl(engine, out, recipe=Recipe("paraphrase", {}, {}, dedup=False))
+    assert not out.exists() and list(tmp_path.glob(".*partial")) == []

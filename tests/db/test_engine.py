@@ -1,9 +1,13 @@
-from sqlalchemy import inspect, select
+import sqlite3
 
-from db import DatabaseError, connect
+import pytest
+from sqlalchemy import insert, inspect, select
+from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
+
+from db import DatabaseError, connect, describe_error
 from db.migrations import MIGRATIONS, applied, migrate
 from db.queries import count_pairs, insert_pairs, pairs_by_id
-from db.schema import SCORE_COLUMNS, pairs
+from db.schema import SCORE_COLUMNS, jobs, pairs
 from pipeline.types import Pair
 
 
@@ -63,3 +67,63 @@ def test_pairs_by_id_keeps_order_and_all_score_columns(any_engine):
     rows = pairs_by_id(engine, [3, 1])
     assert [r["source"] for r in rows] == ["s2", "s0"]
     assert set(SCORE_COLUMNS) <= set(rows[0])
+
+
+def _corrupt_a_middle_page(path) -> None:
+    """Overwrite a b-tree page header in the middle of the file: ordinary queries on other tables still
+    work, ``PRAGMA quick_check`` reports the damage."""
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    page_size, page_count = (
+        con.execute("PRAGMA page_size").fetchone()[0],
+        con.execute("PRAGMA page_count").fetchone()[0],
+    )
+    con.close()
+    with open(path, "r+b") as handle:
+        handle.seek((page_count // 2 - 1) * page_size + 8)
+        handle.write(b"\x00\x00\x00\xff" * 4)
+
+
+def test_a_corrupt_database_is_refused_on_open(tmp_path):
+    path = tmp_path / "studio.db"
+    engine = connect(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        insert_pairs(conn, [Pair(f"source {i} " * 5, f"target {i} " * 5) for i in range(1000)])
+    engine.dispose()
+    _corrupt_a_middle_page(path)
+    with pytest.raises(DatabaseError, match=r"is corrupt \(quick_check: On tree page \d+") as caught:
+        connect(f"sqlite:///{path}")
+    assert "\n" not in str(caught.value) and "backup" in str(caught.value)
+
+
+def test_a_file_that_is_not_a_database_is_a_one_line_error(tmp_path):
+    path = tmp_path / "notes.db"
+    path.write_bytes(b"these are my notes, not a database\n" * 200)
+    with pytest.raises(DatabaseError, match="Not a database .file is not a database.") as caught:
+        connect(str(path))
+    assert "\n" not in str(caught.value)
+
+
+def test_describe_error_drops_the_statement_and_row_data(engine):
+    with pytest.raises(IntegrityError) as caught, engine.begin() as conn:
+        conn.execute(insert(pairs).values(task="paraphrase", pair_key="k", source="SECRET ROW", target=None))
+    message = describe_error(caught.value)
+    assert "SECRET ROW" not in message and "INSERT" not in message and "\n" not in message
+    assert message.startswith("Database error: NOT NULL constraint failed: pairs.target")
+    full = OperationalError(
+        "INSERT INTO pairs ...",
+        {"source": "SECRET ROW"},
+        sqlite3.OperationalError("database or disk is full"),
+    )
+    assert describe_error(full).startswith("Disk full: the database could not be written")
+    assert "SECRET ROW" not in describe_error(full)
+
+
+def test_json_columns_are_strict_json(engine):
+    with pytest.raises(StatementError, match="not JSON compliant") as caught, engine.begin() as conn:
+        conn.execute(
+            insert(jobs).values(
+                kind="generate", params={"temperature": float("nan")}, status="queued", log=""
+            )
+        )
+    assert describe_error(caught.value) == "Database error: Out of range float values are not JSON compliant"

@@ -81,7 +81,7 @@ def test_jsonl_corpus_reads_text_or_context(tmp_path):
 def test_malformed_jsonl_names_the_line(tmp_path):
     path = tmp_path / "c.jsonl"
     path.write_text('{"text": "fine."}\n{"text": broken\n')
-    with pytest.raises(UserError, match=r"line 2: not valid JSON"):
+    with pytest.raises(UserError, match=r"line 2: invalid JSON"):
         read_corpus(path)
     path.write_text('{"text": "fine."}\n{"body": "no text field"}\n')
     with pytest.raises(UserError, match=r'line 2: expected an object with a "text" or "context"'):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import func, select
 
@@ -10,6 +12,7 @@ from db.schema import contexts, jobs, pairs, sentences
 from pipeline import generate as generate_module
 from pipeline import runner
 from pipeline.generate_job import DEFAULTS, validate_params
+from pipeline.generate_params import validate_submission
 from pipeline.runner import UserError
 from tests.pipeline.scripted_teacher import SENTENCES, build_scripted_teacher
 
@@ -66,24 +69,68 @@ def run_new_job(engine, job_params: dict) -> tuple[int, str]:
 @pytest.mark.parametrize(
     ("bad", "message"),
     [
-        ({"samples": 1}, "samples must be at least 2"),
-        ({"samples": -3}, "samples must be at least 2"),
-        ({"contexts": 0}, "contexts must be a positive"),
-        ({"max_new_tokens": 0}, "max_new_tokens must be a positive"),
-        ({"batch_contexts": 0}, "batch_contexts must be a positive"),
-        ({"temperature": 0}, r"temperature must be greater than 0"),
-        ({"context_temperature": -1.0}, r"context_temperature must be greater than 0"),
-        ({"top_p": 0}, r"top_p must be in \(0, 1\]"),
-        ({"top_p": 1.5}, r"top_p must be in \(0, 1\]"),
+        ({"samples": 1}, "samples must be a whole number from 2 to 1,000, got 1"),
+        ({"samples": -3}, "samples must be a whole number from 2 to 1,000"),
+        ({"samples": 100_000}, "samples must be a whole number from 2 to 1,000, got 100000"),
+        ({"samples": True}, "samples must be a whole number"),
+        ({"contexts": 0}, "contexts must be a whole number from 1 to 10,000,000"),
+        ({"contexts": 10**12}, "contexts must be a whole number from 1 to 10,000,000"),
+        ({"max_new_tokens": 0}, "max_new_tokens must be a whole number from 1 to 2,048"),
+        ({"max_new_tokens": 100_000_000}, "max_new_tokens must be a whole number from 1 to 2,048"),
+        ({"batch_contexts": 0}, "batch_contexts must be a whole number from 1"),
+        ({"top_k": 10**9}, "top_k must be a whole number from 0 to 100,000"),
+        ({"seed": -1}, "seed must be a whole number from 0 to 2,000,000,000"),
+        ({"seed": 2**40}, "seed must be a whole number from 0 to 2,000,000,000"),
+        ({"round": 10**6}, "round must be a whole number from 0 to 1,000"),
+        ({"temperature": 0}, "temperature must be a number from 0.01 to 5, got 0"),
+        ({"temperature": float("nan")}, "temperature must be a number from 0.01 to 5, got nan"),
+        ({"temperature": float("inf")}, "temperature must be a number from 0.01 to 5, got inf"),
+        ({"temperature": "0.5"}, "temperature must be a number"),
+        ({"context_temperature": -1.0}, "context_temperature must be a number from 0.01 to 5"),
+        ({"top_p": 0}, "top_p must be a number from 0.01 to 1"),
+        ({"top_p": 1.5}, "top_p must be a number from 0.01 to 1"),
+        ({"top_p": float("nan")}, "top_p must be a number from 0.01 to 1"),
         ({"task": "translate"}, "Unknown task 'translate'"),
+        ({"teacher": ""}, "teacher must be a Hugging Face id"),
+        ({"teacher": "a\nb"}, "teacher 'a\\nb' holds a control character"),
+        ({"device": "gpu0"}, "device must be auto, cpu, mps, cuda or cuda:N"),
         ({"corpus": "/nowhere/corpus.txt"}, "does not exist"),
-        ({"samples": True}, "samples must be at least 2"),
+        ({"corpus": "x\x00.txt"}, "corpus 'x\\x00.txt' holds a control character"),
         ({"temprature": 0.7}, "Unknown generate parameter"),
     ],
 )
 def test_bad_parameters_are_clear_errors(bad, message):
-    with pytest.raises(UserError, match=message):
+    with pytest.raises(UserError) as caught:
         validate_params(bad)
+    assert message in str(caught.value)
+
+
+def test_valid_parameters_are_always_strict_json():
+    stored = validate_params(
+        {"temperature": 5.0, "samples": 1000, "max_new_tokens": 2048, "seed": 2_000_000_000}
+    )
+    assert json.loads(json.dumps(stored, allow_nan=False)) == stored
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.txt", b"\n  \n", "holds no text"),
+        ("bad.jsonl", b'{"text": "fine."}\n{oops\n', "bad.jsonl, line 2: invalid JSON"),
+        ("deep.jsonl", b"[" * 100_000 + b"\n", "deep.jsonl, line 1: nested deeper than 64 levels"),
+        ("nul.jsonl", b'{"text": "a\\u0000b"}\n', "line 1: text in text contains a NUL character"),
+        ("field.jsonl", b'{"body": "x"}\n', 'expected an object with a "text"'),
+        ("image.txt", b"GIF89a\x01\x00\x01\x00\x00\xff\x00", "looks binary (a NUL byte on line 1)"),
+        ("latin1.txt", "caf\u00e9 au lait.".encode("latin-1"), "is not UTF-8 text"),
+    ],
+)
+def test_a_bad_corpus_is_refused_at_submission(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    validate_params({"corpus": str(path)})  # cheap check: the file exists
+    with pytest.raises(UserError) as caught:
+        validate_submission({"corpus": str(path)}, corpus_name=name)
+    assert message in str(caught.value) and str(tmp_path) not in str(caught.value)
 
 
 def test_defaults_fill_in():

@@ -1,9 +1,11 @@
 """The durable job runner: progress commits with the batch, errors and cancels are recorded on the row."""
 
+import sqlite3
 import threading
 
 import pytest
 from sqlalchemy import func, insert, select
+from sqlalchemy.exc import OperationalError
 
 from db import jobs as job_rows
 from db.schema import contexts
@@ -24,6 +26,12 @@ def counting_handler(ctx: runner.JobContext) -> None:
             raise RuntimeError(f"boom at batch {seq}")
         if seq == ctx.params.get("user_error_at"):
             raise runner.UserError("the corpus is empty; pass a file with at least one sentence")
+        if seq == ctx.params.get("disk_full_at"):
+            raise OperationalError(
+                "INSERT INTO pairs (source) VALUES (?)",
+                [("PRIVATE ROW TEXT",)],
+                sqlite3.OperationalError("database or disk is full"),
+            )
         if seq == ctx.params.get("cancel_at"):
             job_rows.request_cancel(ctx.engine, ctx.job_id)
         with ctx.batch(done=seq + 1, total=total) as conn:
@@ -134,3 +142,12 @@ def test_unknown_kind_fails_clearly(engine):
     job_id = job_rows.submit(engine, "nonsense", {})
     assert runner.run_job(engine, job_id) == "failed"
     assert "Unknown job kind 'nonsense'" in job_rows.get(engine, job_id)["error"]
+
+
+def test_a_full_disk_fails_the_job_with_one_line_and_no_row_data(engine):
+    job_id = job_rows.submit(engine, "fake", {"batches": 3, "disk_full_at": 1})
+    assert runner.run_job(engine, job_id) == "failed"
+    row = job_rows.get(engine, job_id)
+    assert row["error"].splitlines()[0].startswith("Disk full: the database could not be written")
+    assert "PRIVATE ROW TEXT" not in row["error"] + row["log"] and "INSERT" not in row["error"] + row["log"]
+    assert "counting_handler" in row["error"]  # the frames of the traceback are kept for debugging

@@ -72,3 +72,11 @@ def test_completed_sentence_agrees_with_splitting_the_longer_text():
         done = completed_sentences(longer[:cut])
         if done:
             assert done[0] == split_sentences(longer)[0]
+
+
+def test_model_output_loses_nul_characters_no_database_could_store():
+    assert split_sentences("The cat\x00 sat on\x00the mat. It\x00 slept.") == [
+        "The cat sat onthe mat.",
+        "It slept.",
+    ]
+    assert completed_sentences("A\x00 storm hit the coast. Then") == ["A storm hit the coast."]

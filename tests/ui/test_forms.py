@@ -90,9 +90,12 @@ def test_generation_params_validate_every_field(tmp_path):
     params = generation_params(**good)
     assert params["contexts"] == 20 and params["samples"] == 16 and "corpus" not in params
     for field, bad, message in [
-        ("samples", -3, "Samples per context"),
+        ("samples", -3, "samples must be a whole number from 2 to 1,000, got -3"),
+        ("samples", 100_000, "samples must be a whole number from 2 to 1,000"),  # the job's own limits
+        ("temperature", 50, "temperature must be a number from 0.01 to 5"),
+        ("temperature", "nan", "Temperature must be a finite number"),
         ("contexts", "abc", "Number of contexts must be a number"),
-        ("top_p", 1.5, "Top-p"),
+        ("top_p", 1.5, "top_p must be a number from 0.01 to 1"),
         ("teacher", "/no/such/model", "does not exist"),
         ("context_source", "corpus", "Upload a corpus"),
     ]:

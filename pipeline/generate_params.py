@@ -1,0 +1,124 @@
+"""The one validation of a ``generate`` job's parameters, with lower and upper bounds, used at submit by the
+CLI and the studio and again by the job when it starts.
+
+``validate_params`` is cheap (no file is read) so the studio can run it on every keystroke for its command
+preview; ``validate_submission`` also reads the corpus, so an empty, malformed or binary one is refused
+before anything is queued. Neither imports torch.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from db.values import storable_problem
+from pipeline.runner import UserError
+from pipeline.types import TASKS
+
+DEFAULTS: dict[str, Any] = {
+    "teacher": "embedded",
+    "task": "paraphrase",
+    "contexts": 20,  # how many to sample; with a corpus, the most to use (None: all of it)
+    "corpus": None,
+    "samples": 16,
+    "temperature": 0.5,
+    "top_p": 0.9,
+    "top_k": 50,
+    "no_repeat_ngram_size": 3,
+    "max_new_tokens": 60,
+    "context_temperature": 1.0,
+    "seed": 0,
+    "device": "auto",
+    "batch_contexts": 4,
+    "round": 0,
+}
+
+#: name -> (smallest, largest) whole number. ``seed + context index`` is stored in a 32-bit column, so
+#: the largest seed plus the most contexts stays below 2**31.
+WHOLE_NUMBERS: dict[str, tuple[int, int]] = {
+    "contexts": (1, 10_000_000),
+    "samples": (2, 1000),  # a pair needs two samples
+    "max_new_tokens": (1, 2048),
+    "batch_contexts": (1, 1024),
+    "no_repeat_ngram_size": (0, 32),  # 0 = off
+    "top_k": (0, 100_000),  # 0 = off
+    "seed": (0, 2_000_000_000),
+    "round": (0, 1000),
+}
+#: name -> (smallest, largest) number; a temperature near 0 overflows the logits, above 5 is noise.
+NUMBERS: dict[str, tuple[float, float]] = {
+    "temperature": (0.01, 5.0),
+    "context_temperature": (0.01, 5.0),
+    "top_p": (0.01, 1.0),
+}
+DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d{1,2})?")
+MAX_SPEC_CHARS = 1000
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_whole_number(name: str, value: Any) -> None:
+    low, high = WHOLE_NUMBERS[name]
+    if not _is_int(value) or not low <= value <= high:
+        raise UserError(f"{name} must be a whole number from {low:,} to {high:,}, got {value!r}.")
+
+
+def _check_number(name: str, value: Any) -> None:
+    low, high = NUMBERS[name]
+    number_ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not number_ok or not low <= value <= high:
+        raise UserError(f"{name} must be a number from {low:g} to {high:g}, got {value!r}.")
+
+
+def _check_text(name: str, value: Any, advice: str) -> None:
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_SPEC_CHARS:
+        raise UserError(f"{name} must be {advice} (at most {MAX_SPEC_CHARS} characters), got {value!r:.80}.")
+    problem = storable_problem(value)
+    if problem or any(ord(ch) < 32 for ch in value):
+        raise UserError(f"{name} {value!r:.80} holds a control character; {advice}.")
+
+
+def validate_params(params: dict[str, Any]) -> dict[str, Any]:
+    """The job's parameters with defaults filled in; raises ``UserError`` naming the bad one and its range.
+
+    The result is always strict JSON (no NaN, no Infinity, no NUL), so it stores on every backend."""
+    if not isinstance(params, dict):
+        raise UserError("Generate parameters must be an object of name: value.")
+    unknown = sorted(set(params) - set(DEFAULTS))
+    if unknown:
+        raise UserError(f"Unknown generate parameter(s) {', '.join(unknown)}; known: {', '.join(DEFAULTS)}.")
+    p = {**DEFAULTS, **{k: v for k, v in params.items() if v is not None or k in ("corpus", "contexts")}}
+    if p["task"] not in TASKS:
+        raise UserError(f"Unknown task {p['task']!r}; use one of: {', '.join(TASKS)}.")
+    _check_text("teacher", p["teacher"], "a Hugging Face id, a local path, or 'embedded'")
+    if p["corpus"] is None and p["contexts"] is None:
+        p["contexts"] = DEFAULTS["contexts"]
+    for name in WHOLE_NUMBERS:
+        if name != "contexts" or p[name] is not None:
+            _check_whole_number(name, p[name])
+    for name in NUMBERS:
+        _check_number(name, p[name])
+    if not isinstance(p["device"], str) or not DEVICE.fullmatch(p["device"]):
+        raise UserError(f"device must be auto, cpu, mps, cuda or cuda:N, got {p['device']!r:.80}.")
+    if p["corpus"] is not None:
+        _check_text("corpus", p["corpus"], "the path of a .txt or .jsonl file")
+        if not Path(p["corpus"]).expanduser().is_file():
+            raise UserError(
+                f"Corpus {p['corpus']} does not exist or is not a file; pass a .txt or .jsonl file."
+            )
+    return p
+
+
+def validate_submission(params: dict[str, Any], corpus_name: str | None = None) -> dict[str, Any]:
+    """``validate_params`` plus a full read of the corpus (empty, malformed or binary is refused), for the
+    moment a job is queued. ``corpus_name`` is how messages name the corpus (an upload's original name)."""
+    from pipeline.contexts import read_corpus
+
+    p = validate_params(params)
+    if p["corpus"] is not None:
+        read_corpus(p["corpus"], name=corpus_name)
+    return p
