@@ -44,7 +44,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint-every", type=int, help="steps between checkpoints (default 50)")
     p.add_argument("--seed", type=int, help="data order and initialisation seed (default 0)")
     p.add_argument("--device", help="auto (default: CUDA when present), cpu, cuda, cuda:1, ...")
-    p.add_argument("--output-dir", help="where checkpoints and the final model go (default runs/<run id>)")
+    p.add_argument(
+        "--output-dir",
+        help="where checkpoints and the final model go (default: runs/<db>-<db id>-run<run id> beside a SQLite file)",
+    )
     p.add_argument("--background", action="store_true", help="only queue the job for a worker")
     p.set_defaults(handler=cmd_train)
 
