@@ -15,7 +15,7 @@ import sys
 import threading
 from pathlib import Path
 
-from db import DEFAULT_URL, DatabaseError, connect
+from db import DEFAULT_URL, DatabaseError, connect, resolve_url
 
 AUTH_ENV = "IMPOSSIBLE_AUTH"
 
@@ -93,6 +93,7 @@ def warm_score_frame(engine) -> threading.Thread:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    args.db = resolve_url(args.db)  # once, at start: the worker opens the same file from any folder
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
         auth = resolve_auth(args.auth)

@@ -10,9 +10,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
-from db import DEFAULT_URL, DatabaseError
+from db import DEFAULT_URL, DatabaseError, resolve_url
+
+#: The database URL when ``--db`` is not given (the studio hands it to its worker this way, so a
+#: password never appears in a process list).
+DB_ENV = "IMPOSSIBLE_DB"
 
 COMMAND_MODULES = (
     "cli.generate_cmds",
@@ -27,8 +32,8 @@ COMMAND_MODULES = (
 def add_db_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db",
-        default=DEFAULT_URL,
-        help=f"any SQLAlchemy URL, or a file path for SQLite (default: {DEFAULT_URL})",
+        default=os.environ.get(DB_ENV) or DEFAULT_URL,
+        help=f"any SQLAlchemy URL, or a file path for SQLite (default: ${DB_ENV}, else {DEFAULT_URL})",
     )
 
 
@@ -55,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "db", None):  # once, at start: a relative SQLite path means this folder's file
+        args.db = resolve_url(args.db)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
     )

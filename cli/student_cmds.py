@@ -11,7 +11,7 @@ import argparse
 from typing import Any
 
 from cli import add_db_argument
-from db import connect, runs
+from db import connect, display_url, runs
 from db import jobs as job_rows
 from pipeline import runner
 
@@ -205,12 +205,12 @@ def _command(argv: list[str], params: dict[str, Any], flags) -> str:
 
 def train_command(db_url: str, params: dict[str, Any]) -> str:
     """The ``impossible train`` command that queues the same job as ``params``."""
-    argv = ["impossible", "train", "--db", db_url, "--version", str(params.get("version", ""))]
+    argv = ["impossible", "train", "--db", display_url(db_url), "--version", str(params.get("version", ""))]
     return _command(argv + (["--lora"] if params.get("lora") else []), params, TRAIN_FLAGS)
 
 
 def evaluate_command(db_url: str, params: dict[str, Any]) -> str:
     """The ``impossible evaluate`` command that queues the same job as ``params``."""
-    argv = ["impossible", "evaluate", "--db", db_url, "--run", str(params.get("run", "")),
+    argv = ["impossible", "evaluate", "--db", display_url(db_url), "--run", str(params.get("run", "")),
             "--benchmark", str(params.get("benchmark", ""))]  # fmt: skip
     return _command(argv, params, EVALUATE_FLAGS)

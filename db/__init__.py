@@ -1,5 +1,5 @@
 """Storage: schema, engine, migrations and small named queries that return plain data."""
 
-from db.engine import DEFAULT_URL, DatabaseError, connect, transaction
+from db.engine import DEFAULT_URL, DatabaseError, connect, display_url, resolve_url, transaction
 
-__all__ = ["DEFAULT_URL", "DatabaseError", "connect", "transaction"]
+__all__ = ["DEFAULT_URL", "DatabaseError", "connect", "display_url", "resolve_url", "transaction"]

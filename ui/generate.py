@@ -14,6 +14,7 @@ from typing import Any
 
 import gradio as gr
 
+from db import display_url
 from db import jobs as job_rows
 from pipeline.types import TASKS
 from ui.common import user_errors
@@ -34,13 +35,14 @@ POLL_S = 2.0
 
 def worker_status(ctx: AppContext) -> str:
     if ctx.worker is None:
-        return f"No worker started by the studio: run `impossible worker --db {ctx.db_url}` to execute jobs."
+        return f"No worker started by the studio: run `impossible worker --db {display_url(ctx.db_url)}` to execute jobs."
     if ctx.worker.alive():
         state = f"Job worker running (pid {ctx.worker.pid}): jobs run in that process, not in the web server"
     else:
         state = "Job worker idle: a worker process starts within seconds when a job is queued and exits when the queue is empty (freeing GPU memory)"
     restarts = f"; {ctx.worker.restarts} worker(s) died and were replaced" if ctx.worker.restarts else ""
-    return f"{state}{restarts}."
+    problem = f" **Problem:** {ctx.worker.problem}." if ctx.worker.problem else ""
+    return f"{state}{restarts}.{problem}"
 
 
 def jobs_view(ctx: AppContext, selected: Any) -> list[Any]:

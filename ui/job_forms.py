@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from db import display_url
 from pipeline.types import TASKS
 from ui.forms import FormError, as_float, as_int, choice, file_inside, model_spec, optional_int
 
@@ -78,7 +79,7 @@ def _flag(name: str, value: Any) -> list[str]:
 
 def generate_command(db_url: str, params: dict[str, Any]) -> str:
     """``impossible generate ...`` doing the same as the form."""
-    argv = ["impossible", "generate", "--db", db_url]
+    argv = ["impossible", "generate", "--db", display_url(db_url)]
     argv += _flag("--teacher", params.get("teacher")) + _flag("--task", params.get("task"))
     argv += _flag("--contexts", params.get("contexts")) + _flag("--samples", params.get("samples"))
     argv += _flag("--temperature", params.get("temperature")) + _flag("--top-p", params.get("top_p"))
@@ -89,7 +90,7 @@ def generate_command(db_url: str, params: dict[str, Any]) -> str:
 
 def score_command(db_url: str, params: dict[str, Any]) -> str:
     """``impossible score ...`` doing the same as the form."""
-    argv = ["impossible", "score", "--db", db_url]
+    argv = ["impossible", "score", "--db", display_url(db_url)]
     argv += _flag("--nli", params.get("nli"))
     argv += ["--embedder", params.get("embedder") or "none"]
     argv += _flag("--batch-size", params.get("batch_size")) + _flag("--device", params.get("device"))

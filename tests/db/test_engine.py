@@ -63,3 +63,29 @@ def test_pairs_by_id_keeps_order_and_all_score_columns(any_engine):
     rows = pairs_by_id(engine, [3, 1])
     assert [r["source"] for r in rows] == ["s2", "s0"]
     assert set(SCORE_COLUMNS) <= set(rows[0])
+
+
+def test_a_relative_sqlite_url_is_resolved_against_the_current_folder(tmp_path, monkeypatch):
+    from db import resolve_url
+
+    monkeypatch.chdir(tmp_path)
+    assert resolve_url("sqlite:///rel.db") == f"sqlite:///{tmp_path / 'rel.db'}"
+    assert resolve_url("rel.db") == f"sqlite:///{tmp_path / 'rel.db'}"
+    assert resolve_url("sqlite:///:memory:") == "sqlite:///:memory:"
+    assert resolve_url("postgresql://u:p@host/db") == "postgresql://u:p@host/db"
+    assert connect("sqlite:///rel.db").url.database == str(tmp_path / "rel.db")
+
+
+def test_passwords_are_masked_in_shown_urls_and_connection_errors():
+    from db import display_url
+
+    url = "postgresql+psycopg://studio:SECRET@db.example:5432/studio?sslmode=require"
+    assert display_url(url) == "postgresql+psycopg://studio:***@db.example:5432/studio?sslmode=require"
+    assert display_url("sqlite:///studio.db") == "sqlite:///studio.db"
+    for bad in ("nosuchdb://studio:SECRET@host/db", "postgresql://studio:SECRET@host:notaport/db"):
+        try:
+            connect(bad)
+        except DatabaseError as exc:
+            assert "SECRET" not in str(exc) and "studio:***@" in str(exc), str(exc)
+        else:
+            raise AssertionError(f"expected DatabaseError for {bad}")
