@@ -38,6 +38,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--export-dir", default="exports", help="folder that JSONL exports are written to (default: exports)"
     )
     p.add_argument(
+        "--data-dir",
+        action="append",
+        default=None,
+        help="a folder whose models and benchmarks the studio may read (repeatable; default: data beside "
+        "the export folder; the Hugging Face cache is always allowed)",
+    )
+    p.add_argument(
         "--max-upload-mb", type=float, default=50, help="largest upload accepted, in MB (default: 50)"
     )
     p.add_argument(
@@ -112,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         engine=engine,
         export_dir=Path(args.export_dir),
         max_upload_bytes=int(args.max_upload_mb * 2**20),
+        data_dirs=[Path(d) for d in args.data_dir or []],
     )
     if not args.no_worker:
         ctx.worker = WorkerProcess(args.db, engine=engine).start()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shutil
 import time
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -17,7 +16,7 @@ import gradio as gr
 from db import display_url
 from db import jobs as job_rows
 from pipeline.types import TASKS
-from ui.common import user_errors
+from ui.common import received_upload, user_errors
 from ui.context import AppContext
 from ui.forms import FormError, as_int
 from ui.job_forms import (
@@ -164,6 +163,7 @@ def render(ctx: AppContext) -> None:
             seed=seed,
             device=device,
             upload_dir=ctx.upload_dir,
+            model_roots=ctx.model_roots,
         )
 
     def preview_generate(*values: Any) -> str:
@@ -171,7 +171,13 @@ def render(ctx: AppContext) -> None:
 
     def preview_score(*values: Any) -> str:
         return command_preview(
-            lambda: score_params(nli=values[0], embedder=values[1], batch_size=values[2], device=values[3]),
+            lambda: score_params(
+                nli=values[0],
+                embedder=values[1],
+                batch_size=values[2],
+                device=values[3],
+                model_roots=ctx.model_roots,
+            ),
             lambda p: score_command(ctx.db_url, p),
         )
 
@@ -183,7 +189,11 @@ def render(ctx: AppContext) -> None:
     @user_errors
     def submit_score(nli_value: Any, embedder_value: Any, batch_value: Any, device_value: Any) -> list[Any]:
         params = score_params(
-            nli=nli_value, embedder=embedder_value, batch_size=batch_value, device=device_value
+            nli=nli_value,
+            embedder=embedder_value,
+            batch_size=batch_value,
+            device=device_value,
+            model_roots=ctx.model_roots,
         )
         job = job_rows.submit(ctx.engine, "score", params)
         return [f"Queued scoring job **{job}**.", job, *jobs_view(ctx, job)]
@@ -192,14 +202,15 @@ def render(ctx: AppContext) -> None:
     def upload_corpus(file_path: str | None) -> str:
         if not file_path:
             return ""
-        size = Path(file_path).stat().st_size
+        upload = received_upload(file_path, "corpus")
+        size = upload.stat().st_size
         if size > ctx.max_upload_bytes:
             raise FormError(
                 f"The corpus is {size / 2**20:.1f} MB; the studio accepts at most {ctx.max_upload_bytes / 2**20:g} MB."
             )
         ctx.upload_dir.mkdir(parents=True, exist_ok=True)
-        target = ctx.upload_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{Path(file_path).name}"
-        shutil.copyfile(file_path, target)
+        target = ctx.upload_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{upload.name}"
+        shutil.copyfile(upload, target)
         return str(target)
 
     @user_errors

@@ -33,14 +33,16 @@ def generation_params(
     seed: Any,
     device: Any,
     upload_dir: Path,
+    model_roots: list[Path] | None = None,
 ) -> dict[str, Any]:
     """Validated parameters for a ``generate`` job; ``FormError`` names the first bad field.
 
     The same limits as ``pipeline.generate_job.validate_params`` (not imported here: it pulls in torch,
     which the web server never needs); the job checks them again when it starts. With a corpus,
-    ``contexts`` is the most contexts to read from it."""
+    ``contexts`` is the most contexts to read from it. ``model_roots``: the folders a local teacher may
+    come from (the studio's data and model-cache folders)."""
     params: dict[str, Any] = {
-        "teacher": model_spec(teacher, "teacher"),
+        "teacher": model_spec(teacher, "teacher", roots=model_roots),
         "task": choice(task, "Task", TASKS),
         "contexts": as_int(contexts, "Number of contexts", low=1, high=10_000_000),
         "samples": as_int(samples, "Samples per context", low=2, high=1000),
@@ -54,15 +56,20 @@ def generation_params(
     return params
 
 
-def score_params(*, nli: Any, embedder: Any, batch_size: Any, device: Any) -> dict[str, Any]:
-    """Validated parameters for a ``score`` job (empty NLI = embedding cosine as the semantic critic)."""
+def score_params(
+    *, nli: Any, embedder: Any, batch_size: Any, device: Any, model_roots: list[Path] | None = None
+) -> dict[str, Any]:
+    """Validated parameters for a ``score`` job (empty NLI = embedding cosine as the semantic critic);
+    local models must lie in ``model_roots`` when given."""
     from pipeline.runner import UserError
     from pipeline.score_job import ScoreSettings
 
     embedder_spec = str(embedder or "").strip()
     params = {
-        "nli": model_spec(nli, "NLI", allow_empty=True) or None,
-        "embedder": None if embedder_spec.lower() in ("", "none") else model_spec(embedder_spec, "embedder"),
+        "nli": model_spec(nli, "NLI", allow_empty=True, roots=model_roots) or None,
+        "embedder": None
+        if embedder_spec.lower() in ("", "none")
+        else model_spec(embedder_spec, "embedder", roots=model_roots),
         "batch_size": as_int(batch_size, "Batch size", low=1, high=100_000),
         "device": choice(device or "auto", "Device", DEVICES),
     }
