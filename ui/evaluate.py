@@ -88,7 +88,7 @@ def render(ctx: AppContext) -> None:
             gr.Markdown("#### Evaluate a run")
             run_pick = gr.Dropdown(run_choices(ctx.engine), label="Run", allow_custom_value=True)
             benchmark = gr.Textbox(label=f"Benchmark file or folder in {', '.join(map(str, ctx.data_dirs))}",
-                                   placeholder="../shared/benchmarks/mrpc/msr_paraphrase_test.txt")  # fmt: skip
+                                   placeholder="mrpc/msr_paraphrase_test.txt")  # fmt: skip
             with gr.Row():
                 fmt = gr.Dropdown(list(FORMATS), value="auto", label="Format")
                 limit = gr.Number(200, label="First N rows (empty = all)", precision=0)
