@@ -25,26 +25,14 @@ RUN_COLUMNS = ["run", "status", "version", "student", "steps", "lora", "lr", "ba
 
 
 def form_params(
-    version,
-    student,
-    epochs,
-    max_steps,
-    lr,
-    batch_size,
-    lora,
-    eval_fraction,
-    seed,
-    device,
-    *,
-    model_roots=None,
+    version, student, epochs, max_steps, lr, batch_size, lora, eval_fraction, seed, device
 ) -> dict:
-    """Job parameters from the form, or a ``FormError`` naming the bad field (a local student must lie
-    in ``model_roots`` when given)."""
+    """Job parameters from the form, or a ``FormError`` naming the bad field."""
     if not version:
         raise FormError("Pick a version to train on (save one on the Versions page first).")
     return {
         "version": str(version),
-        "student": model_spec(student, "student", roots=model_roots),
+        "student": model_spec(student, "student"),
         "epochs": as_int(epochs, "Epochs", low=1),
         "max_steps": optional_int(max_steps, "Max steps", low=1),
         "lr": None if lr in (None, "") else as_float(lr, "Learning rate", low=1e-8, high=1.0),
@@ -54,6 +42,13 @@ def form_params(
         "seed": as_int(seed, "Seed", low=0),
         "device": device if device in DEVICES else "auto",
     }
+
+
+def studio_params(ctx: AppContext, *values: Any) -> dict:
+    """``form_params`` for the studio: a local student must also lie in the data or model-cache folders."""
+    params = form_params(*values)
+    params["student"] = model_spec(params["student"], "student", roots=ctx.model_roots)
+    return params
 
 
 def run_table(engine) -> list[list[Any]]:
@@ -147,13 +142,11 @@ def render(ctx: AppContext) -> None:
     fields = [version, student, epochs, max_steps, lr, batch_size, lora, eval_fraction, seed, device]
 
     def preview(*values: Any) -> str:
-        return command_preview(
-            lambda: form_params(*values, model_roots=ctx.model_roots), lambda p: train_command(ctx.db_url, p)
-        )
+        return command_preview(lambda: studio_params(ctx, *values), lambda p: train_command(ctx.db_url, p))
 
     @user_errors
     def start_training(*values: Any) -> list[Any]:
-        job = job_rows.submit(ctx.engine, "train", form_params(*values, model_roots=ctx.model_roots))
+        job = job_rows.submit(ctx.engine, "train", studio_params(ctx, *values))
         return [f"Queued training job **{job}**; its run appears below once the worker starts it.",
                 gr.Dropdown(choices=run_choices(ctx.engine))]  # fmt: skip
 

@@ -93,3 +93,12 @@ def test_typed_benchmark_paths_are_confined_to_the_data_folders(ctx, tmp_path):
             evaluate_params(1, path, "auto", 10, 0.7, 0, roots=ctx.data_dirs)
     with pytest.raises(FormError, match="No benchmark file or folder 'missing.txt'"):
         evaluate_params(1, "missing.txt", "auto", 10, 0.7, 0, roots=ctx.data_dirs)
+
+
+def test_the_train_form_confines_a_local_student(ctx):
+    from ui.train import studio_params
+
+    form = ["v1", "/etc", 1, None, None, 8, False, 0.1, 0, "cpu"]
+    with pytest.raises(FormError, match="reads student models only from"):
+        studio_params(ctx, *form)
+    assert studio_params(ctx, "v1", "embedded", *form[2:])["student"] == "embedded"
