@@ -15,7 +15,7 @@ import os
 import socket
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
 
 from db.schema import jobs, training_runs
 
@@ -124,6 +124,14 @@ def claimable_ids(engine: Engine, stale_after_s: float) -> list[int]:
             elif row.heartbeat_at is None or row.heartbeat_at < stale_before or _worker_is_dead(row.worker):
                 ids.append(row.id)
     return ids
+
+
+def claimed_by(engine: Engine, worker: str) -> int:
+    """How many jobs name ``worker`` (``host:pid``) as the process that last ran them."""
+    with engine.connect() as conn:
+        return conn.execute(
+            select(func.count()).select_from(jobs).where(jobs.c.worker == worker)
+        ).scalar_one()
 
 
 def claim(engine: Engine, job_id: int, worker: str, stale_after_s: float) -> bool:

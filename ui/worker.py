@@ -25,27 +25,18 @@ import threading
 import time
 from pathlib import Path
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
+from cli import DB_ENV
 from db import connect, display_url, resolve_url
 from db import jobs as job_rows
-from db.schema import jobs
 from pipeline.runner import STALE_AFTER_S
 
 log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DB_ENV = "IMPOSSIBLE_DB"  # read by ``cli.add_db_argument``
 IDLE_BACKOFF_S = 5.0
 MAX_BACKOFF_S = 120.0
-
-
-def jobs_claimed_by(engine: Engine, worker: str) -> int:
-    """How many jobs name ``worker`` (``host:pid``) as the process that ran them."""
-    with engine.connect() as conn:
-        return conn.execute(
-            select(func.count()).select_from(jobs).where(jobs.c.worker == worker)
-        ).scalar_one()
 
 
 class WorkerProcess:
@@ -141,7 +132,7 @@ class WorkerProcess:
         if process.returncode != 0:
             log.warning("job worker exited with code %s", process.returncode)
             self.restarts += 1
-        if jobs_claimed_by(self.engine, f"{job_rows.this_worker().rpartition(':')[0]}:{process.pid}"):
+        if job_rows.claimed_by(self.engine, f"{job_rows.this_worker().rpartition(':')[0]}:{process.pid}"):
             self._backoff_s, self.problem = IDLE_BACKOFF_S, None
             return
         self.idle_exits += 1
