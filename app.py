@@ -15,7 +15,7 @@ import sys
 import threading
 from pathlib import Path
 
-from db import DEFAULT_URL, DatabaseError, connect
+from db import DEFAULT_URL, DatabaseError, connect, resolve_url
 
 AUTH_ENV = "IMPOSSIBLE_AUTH"
 
@@ -36,6 +36,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument(
         "--export-dir", default="exports", help="folder that JSONL exports are written to (default: exports)"
+    )
+    p.add_argument(
+        "--data-dir",
+        action="append",
+        default=None,
+        help="a folder whose models and benchmarks the studio may read (repeatable; default: data beside "
+        "the export folder; the Hugging Face cache is always allowed)",
     )
     p.add_argument(
         "--max-upload-mb", type=float, default=50, help="largest upload accepted, in MB (default: 50)"
@@ -93,6 +100,7 @@ def warm_score_frame(engine) -> threading.Thread:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    args.db = resolve_url(args.db)  # once, at start: the worker opens the same file from any folder
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
         auth = resolve_auth(args.auth)
@@ -111,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         engine=engine,
         export_dir=Path(args.export_dir),
         max_upload_bytes=int(args.max_upload_mb * 2**20),
+        data_dirs=[Path(d) for d in args.data_dir or []],
     )
     if not args.no_worker:
         ctx.worker = WorkerProcess(args.db, engine=engine).start()

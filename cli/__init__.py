@@ -11,11 +11,16 @@ import argparse
 import errno
 import importlib
 import logging
+import os
 import sys
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from db import DEFAULT_URL, DatabaseError, describe_error
+from db import DEFAULT_URL, DatabaseError, describe_error, resolve_url
+
+#: The database URL when ``--db`` is not given (the studio hands it to its worker this way, so a
+#: password never appears in a process list).
+DB_ENV = "IMPOSSIBLE_DB"
 
 COMMAND_MODULES = (
     "cli.generate_cmds",
@@ -30,8 +35,8 @@ COMMAND_MODULES = (
 def add_db_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db",
-        default=DEFAULT_URL,
-        help=f"any SQLAlchemy URL, or a file path for SQLite (default: {DEFAULT_URL})",
+        default=os.environ.get(DB_ENV) or DEFAULT_URL,
+        help=f"any SQLAlchemy URL, or a file path for SQLite (default: ${DB_ENV}, else {DEFAULT_URL})",
     )
 
 
@@ -66,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "db", None):  # once, at start: a relative SQLite path means this folder's file
+        args.db = resolve_url(args.db)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
     )

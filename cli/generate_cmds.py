@@ -87,7 +87,7 @@ def params_from_args(args: argparse.Namespace) -> dict:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from db import connect
+    from db import connect, display_url
     from db import jobs as job_rows
     from pipeline import runner
     from pipeline.generate_params import validate_submission
@@ -97,7 +97,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     job_id = job_rows.submit(engine, "generate", params)
     print(f"job {job_id}", flush=True)
     if args.background:
-        print(f"queued; run `impossible worker --db {args.db}` to process it")
+        print(f"queued; run `impossible worker --db {display_url(args.db)}` to process it")
         return 0
     status = runner.run_job(engine, job_id)
     row = job_rows.get(engine, job_id)

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from cli import add_db_argument
-from db import connect
+from db import connect, display_url
 from db import jobs as job_rows
 
 GATE_DEFAULTS = (
@@ -110,9 +110,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     job_id = job_rows.submit(engine, "score", params)
     print(f"job {job_id}", flush=True)
     if args.background:
-        print(
-            f"queued; `impossible worker --db {args.db}` runs it, `impossible jobs --db {args.db}` shows it"
-        )
+        shown = display_url(args.db)
+        print(f"queued; `impossible worker --db {shown}` runs it, `impossible jobs --db {shown}` shows it")
         return 0
     status = runner.run_job(engine, job_id)
     row = job_rows.get(engine, job_id)

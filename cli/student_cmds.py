@@ -11,7 +11,7 @@ import argparse
 from typing import Any
 
 from cli import add_db_argument
-from db import connect, runs
+from db import connect, display_url, runs
 from db import jobs as job_rows
 from pipeline import runner
 
@@ -44,7 +44,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint-every", type=int, help="steps between checkpoints (default 50)")
     p.add_argument("--seed", type=int, help="data order and initialisation seed (default 0)")
     p.add_argument("--device", help="auto (default: CUDA when present), cpu, cuda, cuda:1, ...")
-    p.add_argument("--output-dir", help="where checkpoints and the final model go (default runs/<run id>)")
+    p.add_argument(
+        "--output-dir",
+        help="where checkpoints and the final model go (default: runs/<db>-<db id>-run<run id> beside a SQLite file)",
+    )
     p.add_argument("--background", action="store_true", help="only queue the job for a worker")
     p.set_defaults(handler=cmd_train)
 
@@ -202,12 +205,12 @@ def _command(argv: list[str], params: dict[str, Any], flags) -> str:
 
 def train_command(db_url: str, params: dict[str, Any]) -> str:
     """The ``impossible train`` command that queues the same job as ``params``."""
-    argv = ["impossible", "train", "--db", db_url, "--version", str(params.get("version", ""))]
+    argv = ["impossible", "train", "--db", display_url(db_url), "--version", str(params.get("version", ""))]
     return _command(argv + (["--lora"] if params.get("lora") else []), params, TRAIN_FLAGS)
 
 
 def evaluate_command(db_url: str, params: dict[str, Any]) -> str:
     """The ``impossible evaluate`` command that queues the same job as ``params``."""
-    argv = ["impossible", "evaluate", "--db", db_url, "--run", str(params.get("run", "")),
+    argv = ["impossible", "evaluate", "--db", display_url(db_url), "--run", str(params.get("run", "")),
             "--benchmark", str(params.get("benchmark", ""))]  # fmt: skip
     return _command(argv, params, EVALUATE_FLAGS)

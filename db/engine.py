@@ -6,11 +6,12 @@ share one file; any other URL (PostgreSQL, ...) is used as given.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError, StatementError
 from sqlalchemy.pool import NullPool
 
@@ -72,9 +73,49 @@ def normalize_url(url: str) -> str:
     return f"sqlite:///{url}"
 
 
-def connect(url: str = DEFAULT_URL, *, migrate_schema: bool = True) -> Engine:
-    """Open (and by default migrate) the database at ``url``; raise ``DatabaseError`` with advice."""
+def resolve_url(url: str) -> str:
+    """``url`` with a SQLite file path made absolute (against the current folder), other URLs unchanged.
+
+    Called once at start by the app, the CLI and the worker, so a process started from another folder
+    (the studio's worker) opens the very same file.
+    """
     url = normalize_url(url)
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return url  # ``connect`` reports it
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return url
+    if database.startswith("file:") or parsed.query.get("uri"):
+        return url  # a SQLite URI filename: used as given
+    absolute = str(Path(database).expanduser().resolve())
+    return parsed.set(database=absolute).render_as_string(hide_password=False)
+
+
+_PASSWORD_IN_URL = re.compile(r"(\w[\w+.-]*://[^:/@\s]*:)[^@\s]*@")
+
+
+def display_url(url: str) -> str:
+    """``url`` safe to show or log: the password replaced by ``***``."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return hide_passwords(url)
+
+
+def hide_passwords(text: str) -> str:
+    """``text`` with the password of every ``scheme://user:password@`` in it replaced by ``***``."""
+    return _PASSWORD_IN_URL.sub(r"\1***@", text)
+
+
+def connect(url: str = DEFAULT_URL, *, migrate_schema: bool = True) -> Engine:
+    """Open (and by default migrate) the database at ``url``; raise ``DatabaseError`` with advice.
+
+    Error messages show the URL with its password masked.
+    """
+    url = resolve_url(url)
+    shown = display_url(url)
     try:
         if url.startswith("sqlite"):
             path = url.split("///", 1)[-1]
@@ -82,20 +123,20 @@ def connect(url: str = DEFAULT_URL, *, migrate_schema: bool = True) -> Engine:
                 parent = Path(path).expanduser().resolve().parent
                 if not parent.exists():
                     raise DatabaseError(
-                        f"Cannot open {url}: folder {parent} does not exist. Create it first."
+                        f"Cannot open {shown}: folder {parent} does not exist. Create it first."
                     )
             # NullPool: every thread/process opens its own connection; WAL lets them read concurrently.
             engine = create_engine(url, poolclass=NullPool, json_serializer=dumps_strict)
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
             engine = create_engine(url, pool_pre_ping=True, json_serializer=dumps_strict)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:
         raise DatabaseError(
-            f"Cannot parse database URL {url!r}: {exc}. Use e.g. sqlite:///studio.db"
+            hide_passwords(f"Cannot parse database URL {url!r}: {exc}. Use e.g. sqlite:///studio.db")
         ) from exc
     except ModuleNotFoundError as exc:
         raise DatabaseError(
-            f"No driver for {url!r} ({exc.name} is not installed). For PostgreSQL: pip install 'psycopg[binary]'."
+            f"No driver for {shown!r} ({exc.name} is not installed). For PostgreSQL: pip install 'psycopg[binary]'."
         ) from exc
     try:
         if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
@@ -103,7 +144,7 @@ def connect(url: str = DEFAULT_URL, *, migrate_schema: bool = True) -> Engine:
         if migrate_schema:
             migrate(engine)
     except SQLAlchemyError as exc:
-        raise DatabaseError(f"Cannot open database {url}: {describe_error(exc)}") from exc
+        raise DatabaseError(hide_passwords(f"Cannot open database {shown}: {describe_error(exc)}")) from exc
     return engine
 
 

@@ -1,6 +1,11 @@
 """Job rows: the only truth about a background job (status, progress, heartbeat, log, error).
 
 Every function here is one short transaction. The runner in ``pipeline.runner`` drives these.
+
+Jobs have an order: a queued job waits for the earlier, unfinished jobs whose output it reads on the same
+database (``WAITS_FOR``: a score job for the generate / distill jobs queued before it, a train job for the
+score jobs before it; ``USES_RUN``: an evaluate or distill job for the job training its run). Such a job is
+not claimable until they end (done, failed or cancelled).
 """
 
 from __future__ import annotations
@@ -10,12 +15,17 @@ import os
 import socket
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
 
-from db.schema import jobs
+from db.schema import jobs, training_runs
 from db.values import storable_problem
 
 TERMINAL = ("done", "failed", "cancelled")
+ACTIVE = ("queued", "running", "cancel_requested")
+#: job kind -> kinds of earlier unfinished jobs it waits for (their rows are its input)
+WAITS_FOR: dict[str, tuple[str, ...]] = {"score": ("generate", "distill"), "train": ("score",)}
+#: job kinds whose ``run`` parameter names a training run; they wait for the job training it
+USES_RUN = ("evaluate", "distill")
 LOG_KEEP_CHARS = 20_000
 
 
@@ -70,20 +80,63 @@ def _worker_is_dead(worker: str | None) -> bool:
     return False
 
 
+def _run_job_id(conn: Connection, params: dict[str, Any] | None) -> int | None:
+    run = (params or {}).get("run")
+    if not isinstance(run, int) or isinstance(run, bool):
+        return None
+    return conn.execute(select(training_runs.c.job_id).where(training_runs.c.id == run)).scalar()
+
+
+def _blockers(conn: Connection, job: Any, active: list[Any]) -> list[Any]:
+    """The rows of ``active`` (unfinished jobs) that ``job`` must wait for."""
+    kinds = WAITS_FOR.get(job.kind, ())
+    needed = {row.id for row in active if row.id < job.id and row.kind in kinds}
+    if job.kind in USES_RUN:
+        trainer = _run_job_id(conn, job.params)
+        needed |= {row.id for row in active if row.id == trainer and row.id != job.id}
+    return [row for row in active if row.id in needed]
+
+
+def _active_rows(conn: Connection) -> list[Any]:
+    return conn.execute(
+        select(jobs.c.id, jobs.c.kind, jobs.c.status, jobs.c.worker, jobs.c.heartbeat_at, jobs.c.params)
+        .where(jobs.c.status.in_(ACTIVE))
+        .order_by(jobs.c.id)
+    ).all()
+
+
+def waiting_for(engine: Engine, job_id: int) -> list[dict[str, Any]]:
+    """The unfinished jobs (id, kind, status) that job ``job_id`` waits for; empty when it may run."""
+    with engine.connect() as conn:
+        job = conn.execute(select(jobs.c.id, jobs.c.kind, jobs.c.params).where(jobs.c.id == job_id)).first()
+        if job is None:
+            return []
+        active = _active_rows(conn)
+        return [{"id": r.id, "kind": r.kind, "status": r.status} for r in _blockers(conn, job, active)]
+
+
 def claimable_ids(engine: Engine, stale_after_s: float) -> list[int]:
-    """Queued jobs, and running jobs whose worker died (stale heartbeat or a dead pid on this host)."""
+    """Queued jobs that wait for nothing, and running jobs whose worker died (stale heartbeat or a dead
+    pid on this host)."""
     stale_before = now() - dt.timedelta(seconds=stale_after_s)
     with engine.connect() as conn:
-        rows = conn.execute(
-            select(jobs.c.id, jobs.c.status, jobs.c.worker, jobs.c.heartbeat_at)
-            .where(jobs.c.status.in_(("queued", "running", "cancel_requested")))
-            .order_by(jobs.c.id)
-        ).all()
-    ids = []
-    for job_id, status, worker, heartbeat in rows:
-        if status == "queued" or heartbeat is None or heartbeat < stale_before or _worker_is_dead(worker):
-            ids.append(job_id)
+        rows = _active_rows(conn)
+        ids = []
+        for row in rows:
+            if row.status == "queued":
+                if not _blockers(conn, row, rows):
+                    ids.append(row.id)
+            elif row.heartbeat_at is None or row.heartbeat_at < stale_before or _worker_is_dead(row.worker):
+                ids.append(row.id)
     return ids
+
+
+def claimed_by(engine: Engine, worker: str) -> int:
+    """How many jobs name ``worker`` (``host:pid``) as the process that last ran them."""
+    with engine.connect() as conn:
+        return conn.execute(
+            select(func.count()).select_from(jobs).where(jobs.c.worker == worker)
+        ).scalar_one()
 
 
 def claim(engine: Engine, job_id: int, worker: str, stale_after_s: float) -> bool:

@@ -5,6 +5,7 @@ Append new migrations to ``MIGRATIONS``; never edit or reorder an applied one.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 from sqlalchemy import (
@@ -42,9 +43,20 @@ def _pairs_score_error(conn: Connection) -> None:
         conn.exec_driver_sql("ALTER TABLE pairs ADD COLUMN score_error TEXT")
 
 
+def _database_identity(conn: Connection) -> None:
+    """``studio_meta.database_id``: a random id naming this database (run folders, resume checks)."""
+    schema.studio_meta.create(conn, checkfirst=True)
+    exists = conn.execute(
+        select(schema.studio_meta.c.value).where(schema.studio_meta.c.key == "database_id")
+    ).first()
+    if exists is None:
+        conn.execute(insert(schema.studio_meta).values(key="database_id", value=uuid.uuid4().hex))
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial_schema", _initial_schema),
     ("0002_pairs_score_error", _pairs_score_error),
+    ("0003_database_identity", _database_identity),
 ]
 
 
@@ -67,3 +79,14 @@ def migrate(engine: Engine) -> list[str]:
             conn.execute(insert(schema_migrations).values(name=name))
         newly.append(name)
     return newly
+
+
+def database_id(engine: Engine) -> str:
+    """This database's identity (written by migration ``0003_database_identity``)."""
+    with engine.connect() as conn:
+        value = conn.execute(
+            select(schema.studio_meta.c.value).where(schema.studio_meta.c.key == "database_id")
+        ).scalar()
+    if value is None:
+        raise RuntimeError("This database has no identity yet; open it once with migrations (db.connect).")
+    return value

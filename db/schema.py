@@ -24,6 +24,15 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+#: Facts about this database itself; ``database_id`` (a random hex string written once, by migration
+#: ``0003_database_identity``) tells two databases apart, e.g. in the default training-run folder.
+studio_meta = Table(
+    "studio_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
 #: Every score column on ``pairs``, in the order critics run (cheap first).
 SCORE_COLUMNS: tuple[str, ...] = (
     "length_ratio",  # len(target) / len(source), in characters

@@ -12,14 +12,20 @@ names the newest, so a kill at any moment leaves a usable checkpoint. Calling ``
 same output folder resumes the same run: the data order is a function of (seed, epoch), so the resumed
 run sees exactly the batches it would have seen. The finished model (LoRA merged in) is saved to
 ``<output_dir>/final/`` and reloads with ``models.student.load_student``.
+
+Every checkpoint and ``final/`` records the run's identity (the caller's ``run_identity``, e.g. database
+id + run id) and the hash of its configuration. A folder holding another run's checkpoint or model is
+refused (``RunMismatch``), never resumed or reused.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
 import random
+import re
 import shutil
 import time
 from collections.abc import Callable
@@ -128,12 +134,50 @@ def lr_factor(step: int, total: int, warmup: int) -> float:
 
 
 # ---- checkpoints ------------------------------------------------------------------------------
+class RunMismatch(ValueError):
+    """The output folder holds another run's checkpoint or model, or a tampered ``latest`` pointer."""
+
+
+CHECKPOINT_NAME = re.compile(r"checkpoint-\d+")
+
+
+def config_hash(config: TrainConfig) -> str:
+    """A short content hash of the resolved configuration (what a resume must match)."""
+    text = json.dumps(asdict(config), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def latest_checkpoint(output_dir: Path) -> Path | None:
+    """The checkpoint ``latest`` names; it must be a ``checkpoint-<step>`` folder inside ``output_dir``."""
     pointer = output_dir / "latest"
     if not pointer.is_file():
         return None
-    folder = output_dir / pointer.read_text().strip()
+    name = pointer.read_text().strip()
+    folder = output_dir / name
+    if not CHECKPOINT_NAME.fullmatch(name) or not folder.resolve().is_relative_to(output_dir.resolve()):
+        raise RunMismatch(
+            f"{pointer} names {name[:80]!r}, not a checkpoint-<step> folder inside {output_dir}; "
+            "delete that file (or the whole folder) to start the run afresh."
+        )
     return folder if (folder / "state.json").is_file() else None
+
+
+def check_belongs(state_file: Path, run_identity: str, wanted_hash: str) -> dict:
+    """The saved state in ``state_file``, after proving it was written by this run with this configuration."""
+    saved = json.loads(state_file.read_text())
+    what = "model" if state_file.parent.name == "final" else "checkpoint"
+    if saved.get("run_identity") != run_identity:
+        raise RunMismatch(
+            f"{state_file.parent} holds the {what} of another run ({saved.get('run_identity') or 'unknown'}, "
+            f"not {run_identity or 'this one'}); refusing to reuse it. Choose an empty output folder."
+        )
+    if saved.get("config_hash") != wanted_hash:
+        raise RunMismatch(
+            f"{state_file.parent} holds a {what} of this run trained with another configuration "
+            f"(config {saved.get('config_hash')}, now {wanted_hash}); refusing to resume it. "
+            "Choose an empty output folder or delete this one."
+        )
+    return saved
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -245,24 +289,28 @@ def train(
     on_step: Callable[[StepLog], None] = lambda log: None,
     should_stop: Callable[[], bool] = lambda: False,
     on_start: Callable[[int], None] = lambda resumed_from: None,
+    run_identity: str = "",
 ) -> TrainResult:
     """Train (or resume training) a student on ``pairs``; see the module docstring.
 
     ``should_stop`` is asked before every step; when it says yes a checkpoint is written and the result
     has ``stopped=True``. ``on_start`` gets the step the run resumes from (0 when fresh) before the first step.
+    ``run_identity`` names the run; a checkpoint or ``final/`` written under another identity or
+    configuration raises ``RunMismatch``.
     """
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
+    config.validate()
+    wanted_hash = config_hash(config)
     finished = output_dir / "final" / "state.json"
-    if finished.is_file():  # the run already finished: nothing to redo
-        meta = json.loads(finished.read_text())
+    if finished.is_file():  # this run already finished: nothing to redo
+        meta = check_belongs(finished, run_identity, wanted_hash)
         return TrainResult(
             output_dir, finished.parent, meta["step"], meta["total_steps"], meta["step"], resolved=meta
         )
     resume_from = latest_checkpoint(output_dir)
-    if resume_from is not None:  # the same run continues with the configuration it started with
-        config = TrainConfig(**json.loads((resume_from / "state.json").read_text())["config"])
-    config.validate()
+    if resume_from is not None:
+        check_belongs(resume_from / "state.json", run_identity, wanted_hash)
     if not pairs:
         raise ValueError("There are no pairs to train on.")
     train_pairs, eval_pairs = split_eval(pairs, config.eval_fraction, config.seed)
@@ -278,6 +326,8 @@ def train(
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, total, warmup))
     meta = {
         "config": asdict(config),
+        "config_hash": wanted_hash,
+        "run_identity": run_identity,
         "recipe_hash": recipe_hash,
         "total_steps": total,
         "train_pairs": len(train_pairs),
@@ -288,7 +338,7 @@ def train(
     }
     start = 0
     if resume_from is not None:
-        saved = torch.load(resume_from / "trainer_state.pt", weights_only=False)
+        saved = torch.load(resume_from / "trainer_state.pt", weights_only=True)
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
         _restore_rng(saved["rng"])

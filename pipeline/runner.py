@@ -151,8 +151,28 @@ def execute(engine: Engine, job_id: int) -> str:
     return "done"
 
 
-def run_job(engine: Engine, job_id: int, *, stale_after_s: float = STALE_AFTER_S) -> str:
-    """Claim and run one job in this process (used by the CLI's foreground mode and ``resume``)."""
+def wait_for_earlier_jobs(engine: Engine, job_id: int, *, poll_s: float = 1.0) -> None:
+    """Block while the job waits for earlier unfinished jobs (``db.jobs.WAITS_FOR``), saying so in its log."""
+    said = None
+    while blockers := job_rows.waiting_for(engine, job_id):
+        listed = ", ".join(f"job {b['id']} ({b['kind']}, {b['status']})" for b in blockers)
+        if listed != said:
+            hint = (
+                " (a worker runs queued ones: `impossible worker` or the studio)"
+                if any(b["status"] == "queued" for b in blockers)
+                else ""
+            )
+            message = f"waiting for {listed} to finish first{hint}"
+            log.info("job %s: %s", job_id, message)
+            job_rows.append_log(engine, job_id, message)
+            said = listed
+        time.sleep(poll_s)
+
+
+def run_job(engine: Engine, job_id: int, *, stale_after_s: float = STALE_AFTER_S, poll_s: float = 1.0) -> str:
+    """Claim and run one job in this process (used by the CLI's foreground mode and ``resume``), after
+    the earlier jobs it depends on have finished."""
+    wait_for_earlier_jobs(engine, job_id, poll_s=poll_s)
     if not job_rows.claim(engine, job_id, job_rows.this_worker(), stale_after_s):
         row = job_rows.get(engine, job_id)
         if row is None:

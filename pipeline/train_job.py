@@ -1,13 +1,15 @@
 """The ``train`` job: fine-tune a student on a saved version, as a durable, resumable, cancellable job.
 
 Parameters: ``version`` (name or id, required), ``student`` (default ``embedded``), ``output_dir``
-(default ``runs/<run_id>``) and any ``models.train.TrainConfig`` field (epochs, max_steps, lr,
+(default ``runs/<database>-<database id>-run<run id>`` beside a SQLite file, under the working folder
+for other databases) and any ``models.train.TrainConfig`` field (epochs, max_steps, lr,
 batch_size, lora, eval_fraction, seed, device, checkpoint_every, eval_every, ...).
 
 The job creates one ``training_runs`` row (found again on resume), writes every step's losses to
 ``training_log`` together with the job's progress (the studio draws the curve from it), and checkpoints
 through ``models.train``. Killed, it resumes from the last checkpoint when the worker claims it again;
-cancelled, it checkpoints between two steps and stops.
+cancelled, it checkpoints between two steps and stops. Checkpoints carry the run's identity (database id
++ run id), so a folder written by another database's run is refused instead of resumed.
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine
+
 from db import jobs as job_rows
 from db import runs
+from db.migrations import database_id
 from pipeline.runner import JobCancelled, JobContext, UserError
 
 DEFAULT_RUNS_DIR = Path("runs")
@@ -67,6 +72,22 @@ def _load_version(ctx: JobContext) -> tuple[dict[str, Any], str, list[tuple[str,
     return version, version_recipe(version).task, pairs
 
 
+def run_identity(engine: Engine, run_id: int) -> str:
+    """What a checkpoint of this run records: the database's identity and the run id."""
+    return f"{database_id(engine)}/run-{run_id}"
+
+
+def default_run_dir(engine: Engine, run_id: int) -> Path:
+    """``runs/<database>-<id>-run<run id>``: beside a SQLite file, else under the working folder.
+
+    The database id makes the folder unique even when two databases have a run with the same id.
+    """
+    database = engine.url.database or "db"
+    is_file = engine.url.get_backend_name() == "sqlite" and database not in ("", ":memory:")
+    base = Path(database).expanduser().resolve().parent if is_file else Path.cwd()
+    return base / DEFAULT_RUNS_DIR / f"{Path(database).stem}-{database_id(engine)[:8]}-run{run_id}"
+
+
 def _run_row(ctx: JobContext, version: dict[str, Any], config) -> dict[str, Any]:
     """This job's run row, created on first start (with its output folder) and found again on resume."""
     row = runs.run_for_job(ctx.engine, ctx.job_id)
@@ -80,7 +101,8 @@ def _run_row(ctx: JobContext, version: dict[str, Any], config) -> dict[str, Any]
             config=dataclasses.asdict(config),
             output_dir="",
         )
-        folder = Path(ctx.params.get("output_dir") or DEFAULT_RUNS_DIR / str(run_id)).expanduser().resolve()
+        given = ctx.params.get("output_dir")
+        folder = Path(given).expanduser().resolve() if given else default_run_dir(ctx.engine, run_id)
         runs.set_run_status(ctx.engine, run_id, "queued", output_dir=str(folder))
         row = runs.get_run(ctx.engine, run_id)
     return row
@@ -96,7 +118,7 @@ def _free_memory() -> None:
 
 def run(ctx: JobContext) -> None:
     from models.loading import ModelLoadError
-    from models.train import StepLog, train
+    from models.train import RunMismatch, StepLog, train
 
     version, task, pairs = _load_version(ctx)
     config = train_config(ctx.params, task)
@@ -142,8 +164,9 @@ def run(ctx: JobContext) -> None:
             on_step=on_step,
             should_stop=should_stop,
             on_start=on_start,
+            run_identity=run_identity(ctx.engine, run_id),
         )
-    except ModelLoadError as exc:
+    except (ModelLoadError, RunMismatch) as exc:
         runs.set_run_status(ctx.engine, run_id, "failed")
         raise UserError(str(exc)) from exc
     except BaseException:

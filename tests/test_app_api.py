@@ -22,7 +22,10 @@ AppError = Exception  # gradio_client raises AppError (a subclass) carrying the 
 @pytest.fixture
 def studio_ctx(engine, db_url, tmp_path):
     load_candidates(engine)
-    return AppContext(db_url=db_url, engine=engine, export_dir=tmp_path / "exports")
+    # the data folder the studio may read models from: pytest's base folder, which holds the tiny models
+    return AppContext(
+        db_url=db_url, engine=engine, export_dir=tmp_path / "exports", data_dirs=[tmp_path.parent]
+    )
 
 
 def survivors(headline: str) -> int:
@@ -98,7 +101,7 @@ def test_bad_job_values_are_refused_with_a_clear_message(studio_ctx, tmp_path):
             (5, -3, "samples must be a whole number from 2 to 1,000"),
             (5, 5000, "samples must be a whole number from 2 to 1,000"),
             (4, "abc", "Number of contexts must be a number"),
-            (0, "/no/such/teacher", "does not exist"),
+            (0, "/no/such/teacher", "reads teacher models only from"),
         ]:
             with pytest.raises(AppError, match=message):
                 client.predict(*form[:index], bad, *form[index + 1 :], api_name="/start_generate")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import functools
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import gradio as gr
@@ -46,6 +47,29 @@ def user_errors(fn: F) -> F:
             raise
 
     return wrapper  # type: ignore[return-value]
+
+
+def received_upload(file_path: Any, what: str) -> Path:
+    """A file Gradio itself received as an upload (inside its upload folder). A server path sent through
+    the API is refused without saying anything about it."""
+    from gradio.utils import get_upload_folder
+
+    from ui.forms import FormError
+
+    text = str(file_path or "").strip()
+    if not text:
+        raise FormError(f"Choose a {what} to upload first.")
+    path = Path(text).resolve()
+    if not path.is_relative_to(Path(get_upload_folder()).resolve()) or not path.is_file():
+        raise FormError(f"The {what} must be a file uploaded through the studio; upload it again.")
+    return path
+
+
+def without_path(message: str, path: Path, given: Any) -> str:
+    """``message`` with the temporary upload path replaced by the file's own name."""
+    for shown in sorted({str(path), str(given)}, key=len, reverse=True):
+        message = message.replace(shown, path.name)
+    return message
 
 
 def has_nli(frame: ScoreFrame, task: str) -> bool:

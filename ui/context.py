@@ -36,6 +36,9 @@ class AppContext:
     worker: WorkerProcess | None = None
     #: Where uploaded corpora are kept (default: ``uploads`` beside the export folder).
     upload_dir: Path | None = None
+    #: The only folders whose model, corpus and benchmark paths typed into the studio are read
+    #: (``--data-dir``; default: ``data`` beside the export folder). The CLI reads any path.
+    data_dirs: list[Path] = field(default_factory=list)
     #: Components one page publishes for another (set while the app is being built).
     shared: dict[str, Any] = field(default_factory=dict)
 
@@ -43,3 +46,12 @@ class AppContext:
         self.export_dir = Path(self.export_dir).expanduser().resolve()
         self.export_dir.mkdir(parents=True, exist_ok=True)
         self.upload_dir = Path(self.upload_dir or self.export_dir.parent / "uploads").expanduser().resolve()
+        dirs = self.data_dirs or [self.export_dir.parent / "data"]
+        self.data_dirs = [Path(d).expanduser().resolve() for d in dirs]
+
+    @property
+    def model_roots(self) -> list[Path]:
+        """Folders a local model path may come from: the data folders and the Hugging Face cache."""
+        from huggingface_hub.constants import HF_HUB_CACHE
+
+        return [*self.data_dirs, Path(HF_HUB_CACHE).expanduser().resolve()]

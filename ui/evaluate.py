@@ -16,7 +16,7 @@ from db import runs
 from models.benchmarks import FORMATS
 from ui.common import user_errors
 from ui.context import AppContext
-from ui.forms import FormError, as_float, as_int, optional_int
+from ui.forms import FormError, as_float, as_int, confined_path, optional_int
 from ui.job_forms import command_preview
 from ui.train import run_choices
 
@@ -42,11 +42,17 @@ EXAMPLE_COLUMNS = [
 ]
 
 
-def form_params(run_id, benchmark, fmt, limit, alpha, samples) -> dict[str, Any]:
-    """Job parameters from the form, or a ``FormError`` naming the bad field."""
+def form_params(run_id, benchmark, fmt, limit, alpha, samples, *, roots=None) -> dict[str, Any]:
+    """Job parameters from the form, or a ``FormError`` naming the bad field. With ``roots`` (the
+    studio's data folders) the benchmark must lie inside one of them."""
     path = str(benchmark or "").strip()
     if not path:
         raise FormError("Give the path of a benchmark file or folder on the studio's machine.")
+    if roots is not None:
+        resolved = confined_path(path, roots, "benchmarks")
+        if not resolved.exists():
+            raise FormError(f"No benchmark file or folder {path!r} in {', '.join(map(str, roots))}.")
+        path = str(resolved)
     if fmt not in FORMATS:
         raise FormError(f"Format must be one of {', '.join(FORMATS)}, not {fmt!r}.")
     return {
@@ -81,8 +87,8 @@ def render(ctx: AppContext) -> None:
         with gr.Column(scale=1):
             gr.Markdown("#### Evaluate a run")
             run_pick = gr.Dropdown(run_choices(ctx.engine), label="Run", allow_custom_value=True)
-            benchmark = gr.Textbox(label="Benchmark file or folder (path on this machine)",
-                                   placeholder="../shared/benchmarks/mrpc/msr_paraphrase_test.txt")  # fmt: skip
+            benchmark = gr.Textbox(label=f"Benchmark file or folder in {', '.join(map(str, ctx.data_dirs))}",
+                                   placeholder="mrpc/msr_paraphrase_test.txt")  # fmt: skip
             with gr.Row():
                 fmt = gr.Dropdown(list(FORMATS), value="auto", label="Format")
                 limit = gr.Number(200, label="First N rows (empty = all)", precision=0)
@@ -107,11 +113,13 @@ def render(ctx: AppContext) -> None:
     fields = [run_pick, benchmark, fmt, limit, alpha, samples]
 
     def preview(*values: Any) -> str:
-        return command_preview(lambda: form_params(*values), lambda p: evaluate_command(ctx.db_url, p))
+        return command_preview(
+            lambda: form_params(*values, roots=ctx.data_dirs), lambda p: evaluate_command(ctx.db_url, p)
+        )
 
     @user_errors
     def start_evaluation(*values: Any) -> list[Any]:
-        params = form_params(*values)
+        params = form_params(*values, roots=ctx.data_dirs)
         run = runs.get_run(ctx.engine, params["run"])
         if run is None or run["status"] != "done":
             raise FormError(f"Run {params['run']} has not finished training; evaluate a finished run.")

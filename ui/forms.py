@@ -51,10 +51,27 @@ def choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
     return str(value)
 
 
-def model_spec(value: Any, role: str, *, allow_empty: bool = False) -> str:
+def confined_path(value: Any, roots: list[Path], what: str) -> Path:
+    """A path typed into the studio, resolved, that must lie inside one of ``roots`` (the folders the
+    studio may read; a relative path is taken from the first). Nothing is said about whether a path
+    outside exists."""
+    raw = Path(str(value or "").strip()).expanduser()
+    resolved = (raw if raw.is_absolute() else roots[0] / raw).resolve()
+    if not any(resolved.is_relative_to(Path(root).resolve()) for root in roots):
+        folders = ", ".join(str(root) for root in roots)
+        raise FormError(
+            f"The studio reads {what} only from {folders}; {str(value)!r} is outside them. Put it there "
+            "(or start the studio with --data-dir FOLDER), or use the impossible CLI, which reads any path."
+        )
+    return resolved
+
+
+def model_spec(value: Any, role: str, *, allow_empty: bool = False, roots: list[Path] | None = None) -> str:
     """A model id, a local path or ``embedded``; a local-looking path must exist.
 
-    Hub ids are checked later, when the job loads them (the job fails with one clear sentence).
+    With ``roots`` (the studio's data and model-cache folders) a local path must lie inside one of them
+    and comes back absolute. Hub ids are checked later, when the job loads them (the job fails with one
+    clear sentence).
     """
     spec = str(value or "").strip()
     if not spec:
@@ -73,9 +90,11 @@ def model_spec(value: Any, role: str, *, allow_empty: bool = False) -> str:
         or os.sep != "/"
         and os.sep in spec
     )
+    if looks_local and roots is not None:
+        path = confined_path(spec, roots, f"{role} models")
     if looks_local and not path.exists():
         raise FormError(f"The {role} model {spec!r} does not exist on the server: no such file or folder.")
-    return spec
+    return str(path) if looks_local and roots is not None else spec
 
 
 def file_inside(value: Any, folder: Path, name: str) -> str:

@@ -14,12 +14,13 @@ from typing import Any
 
 import gradio as gr
 
+from db import display_url
 from db import jobs as job_rows
 from pipeline.contexts import read_corpus
 from pipeline.generate_params import validate_submission
 from pipeline.runner import UserError
 from pipeline.types import TASKS
-from ui.common import user_errors
+from ui.common import received_upload, user_errors
 from ui.context import AppContext
 from ui.forms import FormError, as_int
 from ui.job_forms import (
@@ -42,13 +43,14 @@ def _upload_name(stored: str) -> str:
 
 def worker_status(ctx: AppContext) -> str:
     if ctx.worker is None:
-        return f"No worker started by the studio: run `impossible worker --db {ctx.db_url}` to execute jobs."
+        return f"No worker started by the studio: run `impossible worker --db {display_url(ctx.db_url)}` to execute jobs."
     if ctx.worker.alive():
         state = f"Job worker running (pid {ctx.worker.pid}): jobs run in that process, not in the web server"
     else:
         state = "Job worker idle: a worker process starts within seconds when a job is queued and exits when the queue is empty (freeing GPU memory)"
     restarts = f"; {ctx.worker.restarts} worker(s) died and were replaced" if ctx.worker.restarts else ""
-    return f"{state}{restarts}."
+    problem = f" **Problem:** {ctx.worker.problem}." if ctx.worker.problem else ""
+    return f"{state}{restarts}.{problem}"
 
 
 def jobs_view(ctx: AppContext, selected: Any) -> list[Any]:
@@ -170,6 +172,7 @@ def render(ctx: AppContext) -> None:
             seed=seed,
             device=device,
             upload_dir=ctx.upload_dir,
+            model_roots=ctx.model_roots,
         )
 
     def preview_generate(*values: Any) -> str:
@@ -177,7 +180,13 @@ def render(ctx: AppContext) -> None:
 
     def preview_score(*values: Any) -> str:
         return command_preview(
-            lambda: score_params(nli=values[0], embedder=values[1], batch_size=values[2], device=values[3]),
+            lambda: score_params(
+                nli=values[0],
+                embedder=values[1],
+                batch_size=values[2],
+                device=values[3],
+                model_roots=ctx.model_roots,
+            ),
             lambda p: score_command(ctx.db_url, p),
         )
 
@@ -192,7 +201,11 @@ def render(ctx: AppContext) -> None:
     @user_errors
     def submit_score(nli_value: Any, embedder_value: Any, batch_value: Any, device_value: Any) -> list[Any]:
         params = score_params(
-            nli=nli_value, embedder=embedder_value, batch_size=batch_value, device=device_value
+            nli=nli_value,
+            embedder=embedder_value,
+            batch_size=batch_value,
+            device=device_value,
+            model_roots=ctx.model_roots,
         )
         job = job_rows.submit(ctx.engine, "score", params)
         return [f"Queued scoring job **{job}**.", job, *jobs_view(ctx, job)]
@@ -201,16 +214,17 @@ def render(ctx: AppContext) -> None:
     def upload_corpus(file_path: str | None) -> str:
         if not file_path:
             return ""
-        size = Path(file_path).stat().st_size
+        upload = received_upload(file_path, "corpus")
+        size = upload.stat().st_size
         if size > ctx.max_upload_bytes:
             raise FormError(
                 f"The corpus is {size / 2**20:.1f} MB; the studio accepts at most {ctx.max_upload_bytes / 2**20:g} MB."
             )
         ctx.upload_dir.mkdir(parents=True, exist_ok=True)
-        target = ctx.upload_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{Path(file_path).name}"
-        shutil.copyfile(file_path, target)
+        target = ctx.upload_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{upload.name}"
+        shutil.copyfile(upload, target)
         try:  # an empty, malformed or binary corpus is refused at upload, not when its job runs
-            read_corpus(target, name=Path(file_path).name)
+            read_corpus(target, name=upload.name)
         except UserError:
             target.unlink(missing_ok=True)
             raise

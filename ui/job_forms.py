@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from db import display_url
 from pipeline.types import TASKS
 from ui.forms import FormError, as_float, as_int, choice, file_inside, model_spec, optional_int
 
@@ -32,17 +33,19 @@ def generation_params(
     seed: Any,
     device: Any,
     upload_dir: Path,
+    model_roots: list[Path] | None = None,
 ) -> dict[str, Any]:
     """Validated parameters for a ``generate`` job; ``FormError`` names the first bad field.
 
     The fields are parsed here (numbers may arrive as text) and checked by the job's own
     ``pipeline.generate_params.validate_params``, so the studio and the CLI share one set of limits. With a
-    corpus, ``contexts`` is the most contexts to read from it."""
+    corpus, ``contexts`` is the most contexts to read from it. ``model_roots``: the folders a local teacher
+    may come from (the studio's data and model-cache folders)."""
     from pipeline.generate_params import validate_params
     from pipeline.runner import UserError
 
     params: dict[str, Any] = {
-        "teacher": model_spec(teacher, "teacher"),
+        "teacher": model_spec(teacher, "teacher", roots=model_roots),
         "task": choice(task, "Task", TASKS),
         "contexts": as_int(contexts, "Number of contexts"),
         "samples": as_int(samples, "Samples per context"),
@@ -60,15 +63,20 @@ def generation_params(
     return params
 
 
-def score_params(*, nli: Any, embedder: Any, batch_size: Any, device: Any) -> dict[str, Any]:
-    """Validated parameters for a ``score`` job (empty NLI = embedding cosine as the semantic critic)."""
+def score_params(
+    *, nli: Any, embedder: Any, batch_size: Any, device: Any, model_roots: list[Path] | None = None
+) -> dict[str, Any]:
+    """Validated parameters for a ``score`` job (empty NLI = embedding cosine as the semantic critic);
+    local models must lie in ``model_roots`` when given."""
     from pipeline.runner import UserError
     from pipeline.score_job import ScoreSettings
 
     embedder_spec = str(embedder or "").strip()
     params = {
-        "nli": model_spec(nli, "NLI", allow_empty=True) or None,
-        "embedder": None if embedder_spec.lower() in ("", "none") else model_spec(embedder_spec, "embedder"),
+        "nli": model_spec(nli, "NLI", allow_empty=True, roots=model_roots) or None,
+        "embedder": None
+        if embedder_spec.lower() in ("", "none")
+        else model_spec(embedder_spec, "embedder", roots=model_roots),
         "batch_size": as_int(batch_size, "Batch size", low=1, high=100_000),
         "device": choice(device or "auto", "Device", DEVICES),
     }
@@ -85,7 +93,7 @@ def _flag(name: str, value: Any) -> list[str]:
 
 def generate_command(db_url: str, params: dict[str, Any]) -> str:
     """``impossible generate ...`` doing the same as the form."""
-    argv = ["impossible", "generate", "--db", db_url]
+    argv = ["impossible", "generate", "--db", display_url(db_url)]
     argv += _flag("--teacher", params.get("teacher")) + _flag("--task", params.get("task"))
     argv += _flag("--contexts", params.get("contexts")) + _flag("--samples", params.get("samples"))
     argv += _flag("--temperature", params.get("temperature")) + _flag("--top-p", params.get("top_p"))
@@ -96,7 +104,7 @@ def generate_command(db_url: str, params: dict[str, Any]) -> str:
 
 def score_command(db_url: str, params: dict[str, Any]) -> str:
     """``impossible score ...`` doing the same as the form."""
-    argv = ["impossible", "score", "--db", db_url]
+    argv = ["impossible", "score", "--db", display_url(db_url)]
     argv += _flag("--nli", params.get("nli"))
     argv += ["--embedder", params.get("embedder") or "none"]
     argv += _flag("--batch-size", params.get("batch_size")) + _flag("--device", params.get("device"))

@@ -44,6 +44,13 @@ def form_params(
     }
 
 
+def studio_params(ctx: AppContext, *values: Any) -> dict:
+    """``form_params`` for the studio: a local student must also lie in the data or model-cache folders."""
+    params = form_params(*values)
+    params["student"] = model_spec(params["student"], "student", roots=ctx.model_roots)
+    return params
+
+
 def run_table(engine) -> list[list[Any]]:
     rows = []
     for r in runs.list_runs(engine):
@@ -135,11 +142,11 @@ def render(ctx: AppContext) -> None:
     fields = [version, student, epochs, max_steps, lr, batch_size, lora, eval_fraction, seed, device]
 
     def preview(*values: Any) -> str:
-        return command_preview(lambda: form_params(*values), lambda p: train_command(ctx.db_url, p))
+        return command_preview(lambda: studio_params(ctx, *values), lambda p: train_command(ctx.db_url, p))
 
     @user_errors
     def start_training(*values: Any) -> list[Any]:
-        job = job_rows.submit(ctx.engine, "train", form_params(*values))
+        job = job_rows.submit(ctx.engine, "train", studio_params(ctx, *values))
         return [f"Queued training job **{job}**; its run appears below once the worker starts it.",
                 gr.Dropdown(choices=run_choices(ctx.engine))]  # fmt: skip
 

@@ -8,7 +8,6 @@ imports are size-limited and validated line by line before anything is written.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -16,7 +15,7 @@ import gradio as gr
 from curation.export import export_jsonl, import_jsonl, safe_export_path
 from curation.versions import diff_versions, get_version, list_versions, save_version, version_recipe
 from pipeline.types import TASKS
-from ui.common import current_recipe, user_errors
+from ui.common import current_recipe, received_upload, user_errors, without_path
 from ui.context import AppContext
 from ui.forms import FormError, choice
 
@@ -151,16 +150,18 @@ def render(ctx: AppContext) -> None:
 
     @user_errors
     def import_file(file_path: str | None, task_value: str) -> str:
-        if not file_path:
-            raise FormError("Choose a JSONL file to import first.")
-        size = Path(file_path).stat().st_size
+        upload = received_upload(file_path, "JSONL file")
+        size = upload.stat().st_size
         if size > ctx.max_upload_bytes:
             raise FormError(
                 f"The file is {size / 2**20:.1f} MB; the studio imports at most {ctx.max_upload_bytes / 2**20:g} MB. "
                 "Use `impossible import` for bigger files."
             )
         task_value = choice(task_value, "Task", ("from file", *TASKS))
-        result = import_jsonl(ctx.engine, file_path, None if task_value == "from file" else task_value)
+        try:
+            result = import_jsonl(ctx.engine, upload, None if task_value == "from file" else task_value)
+        except (ValueError, FileNotFoundError) as exc:
+            raise FormError(without_path(str(exc), upload, file_path)) from None
         return (
             f"Imported **{result['inserted']:,}** new pairs from {result['records']:,} lines "
             f"({result['duplicates']:,} already present). Run a scoring job on the Generate page to fill in "

@@ -7,6 +7,12 @@ table every ``check_every_s`` (one cheap query, no model, no torch) and starts a
 is claimable and none is running. Job state lives in the database: a worker that died mid-job leaves its
 job "running" under a dead pid, which makes it claimable at once, so the next worker resumes it from the
 last committed batch.
+
+The URL is resolved once (a relative SQLite path becomes absolute) and handed to the worker in the
+``IMPOSSIBLE_DB`` environment variable, so the worker opens the same file from the repository folder and
+a password never shows in a process list. A worker that exits without claiming any job (it could not
+open the database, or saw no work) is not replaced at once: the next start waits ``IDLE_BACKOFF_S``,
+doubling up to ``MAX_BACKOFF_S``, and ``problem`` says why.
 """
 
 from __future__ import annotations
@@ -16,17 +22,21 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from sqlalchemy import Engine
 
-from db import connect
+from cli import DB_ENV
+from db import connect, display_url, resolve_url
 from db import jobs as job_rows
 from pipeline.runner import STALE_AFTER_S
 
 log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+IDLE_BACKOFF_S = 5.0
+MAX_BACKOFF_S = 120.0
 
 
 class WorkerProcess:
@@ -41,13 +51,18 @@ class WorkerProcess:
         check_every_s: float = 2.0,
         log_path: Path | None = None,
     ):
-        self.db_url = db_url
-        self.engine = engine or connect(db_url, migrate_schema=False)
+        self.db_url = resolve_url(db_url)
+        self.engine = engine or connect(self.db_url, migrate_schema=False)
         self.poll_s = poll_s
         self.check_every_s = check_every_s
         self.log_path = log_path
         self.restarts = 0  # workers that died (non-zero exit) and were replaced
         self.started = 0
+        self.idle_exits = 0  # workers that exited without claiming a job
+        #: Why workers are not being started right now (None while all is well).
+        self.problem: str | None = None
+        self._not_before = 0.0  # monotonic time before which no new worker starts
+        self._backoff_s = IDLE_BACKOFF_S
         self._process: subprocess.Popen | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -61,8 +76,6 @@ class WorkerProcess:
             "cli",
             "worker",
             "--once",
-            "--db",
-            self.db_url,
             "--poll",
             str(self.poll_s),
         ]
@@ -91,7 +104,7 @@ class WorkerProcess:
                 cwd=REPO_ROOT,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONPATH": path},
+                env={**os.environ, "PYTHONPATH": path, DB_ENV: self.db_url},
                 start_new_session=True,
             )
             if out is not subprocess.DEVNULL:
@@ -106,14 +119,31 @@ class WorkerProcess:
         """
         if self._stop.is_set() or self.alive():
             return False
-        if self._process is not None and self._process.returncode not in (0, None):
-            log.warning("job worker exited with code %s", self._process.returncode)
-            self.restarts += 1
+        if self._process is not None:
+            self._reap(self._process)
             self._process = None
-        if not job_rows.claimable_ids(self.engine, STALE_AFTER_S):
+        if time.monotonic() < self._not_before or not job_rows.claimable_ids(self.engine, STALE_AFTER_S):
             return False
         self._spawn()
         return True
+
+    def _reap(self, process: subprocess.Popen) -> None:
+        """Account for a worker that exited; back off when it claimed nothing."""
+        if process.returncode != 0:
+            log.warning("job worker exited with code %s", process.returncode)
+            self.restarts += 1
+        if job_rows.claimed_by(self.engine, f"{job_rows.this_worker().rpartition(':')[0]}:{process.pid}"):
+            self._backoff_s, self.problem = IDLE_BACKOFF_S, None
+            return
+        self.idle_exits += 1
+        self._not_before = time.monotonic() + self._backoff_s
+        self.problem = (
+            f"the last job worker (pid {process.pid}, exit code {process.returncode}) exited without "
+            f"claiming a job on {display_url(self.db_url)}; retrying in {self._backoff_s:.0f}s"
+            + (f" (see {self.log_path})" if self.log_path else "")
+        )
+        log.warning("%s", self.problem)
+        self._backoff_s = min(MAX_BACKOFF_S, self._backoff_s * 2)
 
     def _watch(self) -> None:
         while not self._stop.wait(self.check_every_s):

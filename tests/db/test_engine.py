@@ -127,3 +127,29 @@ def test_json_columns_are_strict_json(engine):
             )
         )
     assert describe_error(caught.value) == "Database error: Out of range float values are not JSON compliant"
+
+
+def test_a_relative_sqlite_url_is_resolved_against_the_current_folder(tmp_path, monkeypatch):
+    from db import resolve_url
+
+    monkeypatch.chdir(tmp_path)
+    assert resolve_url("sqlite:///rel.db") == f"sqlite:///{tmp_path / 'rel.db'}"
+    assert resolve_url("rel.db") == f"sqlite:///{tmp_path / 'rel.db'}"
+    assert resolve_url("sqlite:///:memory:") == "sqlite:///:memory:"
+    assert resolve_url("postgresql://u:p@host/db") == "postgresql://u:p@host/db"
+    assert connect("sqlite:///rel.db").url.database == str(tmp_path / "rel.db")
+
+
+def test_passwords_are_masked_in_shown_urls_and_connection_errors():
+    from db import display_url
+
+    url = "postgresql+psycopg://studio:SECRET@db.example:5432/studio?sslmode=require"
+    assert display_url(url) == "postgresql+psycopg://studio:***@db.example:5432/studio?sslmode=require"
+    assert display_url("sqlite:///studio.db") == "sqlite:///studio.db"
+    for bad in ("nosuchdb://studio:SECRET@host/db", "postgresql://studio:SECRET@host:notaport/db"):
+        try:
+            connect(bad)
+        except DatabaseError as exc:
+            assert "SECRET" not in str(exc) and "studio:***@" in str(exc), str(exc)
+        else:
+            raise AssertionError(f"expected DatabaseError for {bad}")

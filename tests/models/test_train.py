@@ -8,7 +8,15 @@ import pytest
 
 from models.loading import ModelLoadError
 from models.student import load_student
-from models.train import TrainConfig, batch_indices, latest_checkpoint, lr_factor, split_eval, train
+from models.train import (
+    RunMismatch,
+    TrainConfig,
+    batch_indices,
+    latest_checkpoint,
+    lr_factor,
+    split_eval,
+    train,
+)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -88,3 +96,39 @@ def test_bad_inputs_give_clear_errors(tiny_seq2seq, tmp_path):
         train(config(tiny_seq2seq, batch_size=0), PAIRS, tmp_path / "bad")
     with pytest.raises(ModelLoadError, match="Cannot load student 'nobody/no-such-model'"):
         train(config("nobody/no-such-model", max_steps=2), PAIRS, tmp_path / "missing")
+
+
+def test_a_folder_of_another_run_is_refused_not_reused(tiny_seq2seq, tmp_path):
+    folder = tmp_path / "run"
+    done = train(config(tiny_seq2seq, max_steps=2), PAIRS, folder, run_identity="db-a/run-1")
+    assert done.final_dir is not None
+    # another database's run 1 pointed at the same folder must not get run 1's model back as "done"
+    with pytest.raises(RunMismatch, match="another run"):
+        train(config("nobody/no-such-student", max_steps=2), PAIRS, folder, run_identity="db-b/run-1")
+    # the same run with another configuration is refused too
+    with pytest.raises(RunMismatch, match="another configuration"):
+        train(config(tiny_seq2seq, max_steps=3), PAIRS, folder, run_identity="db-a/run-1")
+    again = train(config(tiny_seq2seq, max_steps=2), PAIRS, folder, run_identity="db-a/run-1")
+    assert again.final_dir == done.final_dir and again.steps == 2
+
+
+def test_a_checkpoint_of_another_run_is_not_resumed(tiny_seq2seq, tmp_path):
+    folder, cfg = tmp_path / "run", config(tiny_seq2seq, max_steps=4, checkpoint_every=2)
+    train(cfg, PAIRS, folder, run_identity="db-a/run-1", should_stop=lambda: True)
+    assert latest_checkpoint(folder) is not None
+    with pytest.raises(RunMismatch, match="checkpoint of another run"):
+        train(cfg, PAIRS, folder, run_identity="db-b/run-1")
+    resumed = train(cfg, PAIRS, folder, run_identity="db-a/run-1")  # trainer_state.pt loads weights-only
+    assert resumed.steps == 4 and resumed.final_dir is not None
+
+
+def test_latest_pointing_outside_the_folder_is_refused(tmp_path):
+    outside = tmp_path / "elsewhere" / "checkpoint-1"
+    outside.mkdir(parents=True)
+    (outside / "state.json").write_text(json.dumps({"step": 1}))
+    folder = tmp_path / "run"
+    folder.mkdir()
+    for pointer in ("../elsewhere/checkpoint-1", str(outside), "checkpoint-1/../../elsewhere/checkpoint-1"):
+        (folder / "latest").write_text(pointer)
+        with pytest.raises(RunMismatch, match="not a checkpoint-<step> folder inside"):
+            latest_checkpoint(folder)

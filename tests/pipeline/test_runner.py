@@ -151,3 +151,92 @@ def test_a_full_disk_fails_the_job_with_one_line_and_no_row_data(engine):
     assert row["error"].splitlines()[0].startswith("Disk full: the database could not be written")
     assert "PRIVATE ROW TEXT" not in row["error"] + row["log"] and "INSERT" not in row["error"] + row["log"]
     assert "counting_handler" in row["error"]  # the frames of the traceback are kept for debugging
+
+
+SEEN_BY_SCORE: list[int] = []
+
+
+def slow_generate_handler(ctx: runner.JobContext) -> None:
+    """Like ``counting_handler``, with a pause per batch so a second worker has time to look for work."""
+    for seq in range(ctx.params["batches"]):
+        threading.Event().wait(0.1)
+        with ctx.batch(done=seq + 1, total=ctx.params["batches"]) as conn:
+            conn.execute(insert(contexts).values(job_id=ctx.job_id, seq=seq, text=f"c{seq}", origin="corpus"))
+
+
+def recording_score_handler(ctx: runner.JobContext) -> None:
+    """Records how many generated rows existed when the score job started."""
+    with ctx.engine.connect() as conn:
+        SEEN_BY_SCORE.append(conn.execute(select(func.count()).select_from(contexts)).scalar())
+
+
+def test_a_job_waits_for_the_earlier_jobs_it_depends_on(engine):
+    from tests.pipeline.students import make_version
+
+    generate_1, generate_2 = (job_rows.submit(engine, "generate", {}) for _ in range(2))
+    score = job_rows.submit(engine, "score", {})
+    train = job_rows.submit(engine, "train", {"version": "v1"})
+    assert job_rows.claimable_ids(engine, 60) == [generate_1, generate_2]
+    assert job_rows.claim(engine, generate_1, "otherhost:1", 60)
+    assert job_rows.claim(engine, generate_2, "otherhost:2", 60)  # a second worker
+    assert job_rows.claimable_ids(engine, 60) == []  # the score job waits for both, the train job for it
+    assert [b["id"] for b in job_rows.waiting_for(engine, score)] == [generate_1, generate_2]
+    job_rows.finish(engine, generate_1, "done")
+    assert job_rows.claimable_ids(engine, 60) == []
+    job_rows.finish(engine, generate_2, "failed")  # a failed producer does not block forever
+    assert job_rows.claimable_ids(engine, 60) == [score]
+    assert job_rows.claim(engine, score, "otherhost:3", 60)
+    job_rows.finish(engine, score, "done")
+    assert job_rows.claimable_ids(engine, 60) == [train]
+    # an evaluation of a run waits for the job that trains it
+    from db import runs
+
+    version = make_version(engine)
+    runs.create_run(engine, job_id=train, version_id=version["id"], recipe_hash="h", student="s",
+                    config={}, output_dir="")  # fmt: skip
+    evaluate = job_rows.submit(engine, "evaluate", {"run": 1, "benchmark": "b"})
+    assert job_rows.claimable_ids(engine, 60) == [train]
+    assert job_rows.claim(engine, train, "otherhost:4", 60)
+    job_rows.finish(engine, train, "done")
+    assert job_rows.claimable_ids(engine, 60) == [evaluate]
+
+
+def test_two_workers_never_score_before_the_generation_queued_earlier_ends(engine, monkeypatch):
+    monkeypatch.setitem(runner.HANDLERS, "generate", "tests.pipeline.test_runner:slow_generate_handler")
+    monkeypatch.setitem(runner.HANDLERS, "score", "tests.pipeline.test_runner:recording_score_handler")
+    SEEN_BY_SCORE.clear()
+    generates = [job_rows.submit(engine, "generate", {"batches": n}) for n in (2, 6)]  # one ends early
+    score = job_rows.submit(engine, "score", {})
+    stop = threading.Event()
+    workers = [
+        threading.Thread(target=runner.run_worker, args=(engine,), kwargs={"poll_s": 0.05, "stop": stop})
+        for _ in range(2)
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        for _ in range(400):
+            if job_rows.get(engine, score)["status"] == "done":
+                break
+            threading.Event().wait(0.05)
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join(timeout=10)
+    assert [job_rows.get(engine, j)["status"] for j in [*generates, score]] == ["done"] * 3
+    assert SEEN_BY_SCORE == [8]  # it saw every generated row, not a part of them
+
+
+def test_run_job_waits_for_a_running_producer_and_says_so(engine, monkeypatch):
+    monkeypatch.setitem(runner.HANDLERS, "score", "tests.pipeline.test_runner:recording_score_handler")
+    SEEN_BY_SCORE.clear()
+    generate = job_rows.submit(engine, "generate", {})
+    assert job_rows.claim(engine, generate, "otherhost:1", 60)  # another worker is generating
+    score = job_rows.submit(engine, "score", {})
+    finisher = threading.Timer(0.5, job_rows.finish, args=(engine, generate, "done"))
+    finisher.start()
+    assert runner.run_job(engine, score, poll_s=0.05) == "done"
+    assert (
+        f"waiting for job {generate} (generate, running) to finish first"
+        in job_rows.get(engine, score)["log"]
+    )

@@ -54,6 +54,33 @@ def test_unknown_version_and_unloadable_student_fail_clearly(engine, tmp_path):
     assert runs.run_for_job(engine, job_id)["status"] == "failed"
 
 
+def test_two_databases_with_the_same_run_id_never_share_a_model(tiny_seq2seq, tmp_path):
+    """The issue's reproduction: run 1 of studio.db, then run 1 of other.db with a student that does not exist."""
+    from db import connect
+
+    first, second = (
+        connect(f"sqlite:///{tmp_path / 'studio.db'}"),
+        connect(f"sqlite:///{tmp_path / 'other.db'}"),
+    )
+    make_version(first)
+    make_version(second, "v2")
+    job_a, status_a = run_train_job(first, train_params(tiny_seq2seq))
+    assert status_a == "done"
+    run_a = runs.run_for_job(first, job_a)
+    assert Path(run_a["output_dir"]).parent == tmp_path / "runs"  # beside the database, not the cwd
+    job_b, status_b = run_train_job(second, train_params("nobody/no-such-student", version="v2", max_steps=2))
+    run_b = runs.run_for_job(second, job_b)
+    assert run_a["id"] == run_b["id"] == 1 and run_a["output_dir"] != run_b["output_dir"]
+    assert status_b == "failed"
+    assert job_rows.get(second, job_b)["error"].startswith("Cannot load student 'nobody/no-such-student'")
+    # the same folder given explicitly: refused, run 1 of studio.db is not taken as this run's result
+    params = train_params("nobody/no-such-student", version="v2", output_dir=run_a["output_dir"])
+    job_c, status_c = run_train_job(second, params)
+    error = job_rows.get(second, job_c)["error"]
+    assert status_c == "failed" and "holds the model of another run" in error and "Traceback" not in error
+    assert runs.run_for_job(second, job_c)["status"] == "failed"
+
+
 def test_cancel_stops_between_steps_and_requeue_continues(engine, tiny_seq2seq, tmp_path):
     make_version(engine)
     params = train_params(
