@@ -39,6 +39,16 @@ def as_int(value: Any, name: str, *, low: int | None = None, high: int | None = 
     return int(number)
 
 
+def unset(value: Any) -> bool:
+    """True for a field left at "use the default": empty, None, or the 0 an empty number box may send."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return True
+    try:
+        return float(value) == 0
+    except (TypeError, ValueError):
+        return False
+
+
 def optional_int(value: Any, name: str, *, low: int | None = None) -> int | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None

@@ -157,3 +157,10 @@ def test_the_shown_commands_parse_with_the_real_cli_to_the_same_settings(tmp_pat
     scoring = score_params(nli="", embedder="embedded", batch_size=64, device="cpu")
     args = build_parser().parse_args(shlex.split(score_command("sqlite:///s.db", scoring))[1:])
     assert (args.nli, args.embedder, args.batch_size, args.device) == (None, "embedded", 64, "cpu")
+
+
+def test_unset_means_use_the_default_for_empty_boxes_and_the_zero_a_number_box_sends():
+    from ui.forms import unset
+
+    assert all(unset(v) for v in (None, "", "  ", 0, 0.0, "0"))
+    assert not any(unset(v) for v in (1, 5e-5, "3", "abc"))
