@@ -85,10 +85,12 @@ def params_from_args(args: argparse.Namespace) -> dict:
 def cmd_generate(args: argparse.Namespace) -> int:
     from db import connect
     from db import jobs as job_rows
+    from models.availability import check_model
     from pipeline import runner
     from pipeline.generate_job import validate_params
 
     params = validate_params(params_from_args(args))
+    check_model("teacher", params["teacher"])
     engine = connect(args.db)
     job_id = job_rows.submit(engine, "generate", params)
     print(f"job {job_id}", flush=True)

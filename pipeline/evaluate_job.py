@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from db import runs
-from pipeline.runner import JobContext, UserError
+from pipeline.runner import JobContext, UserError, require_models
 
 DEFAULTS: dict[str, Any] = {
     "format": "auto",
@@ -92,6 +92,8 @@ def run(ctx: JobContext) -> None:
 
     p = {**DEFAULTS, **{k: v for k, v in ctx.params.items() if v is not None}}
     run = finished_run(ctx)
+    if p["embedder"] != "embedded":  # a missing embedded encoder only skips the BERTScore-style metrics
+        require_models(("embedder", p["embedder"]))
     if not p.get("benchmark"):
         raise UserError("An evaluation needs a benchmark file (--benchmark PATH).")
     if not 0 <= float(p["alpha"]) <= 1:

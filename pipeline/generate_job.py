@@ -23,7 +23,7 @@ from db.queries import insert_ignoring_duplicates, insert_pairs
 from db.schema import contexts as contexts_table
 from db.schema import sentences as sentences_table
 from pipeline.pairing import CandidateSentence, make_pairs
-from pipeline.runner import JobContext, UserError
+from pipeline.runner import JobContext, UserError, require_models
 from pipeline.types import TASKS
 
 DEFAULTS: dict[str, Any] = {
@@ -196,6 +196,7 @@ def run(ctx: JobContext) -> None:
     from pipeline.generate import SamplingSettings, generate_first_sentences
 
     p = validate_params(ctx.params)
+    require_models(("teacher", p["teacher"]))
     teacher_holder: list = []
     if not _stored_contexts(ctx):
         _make_contexts(ctx, p, teacher_holder)

@@ -86,6 +86,18 @@ class JobContext:
         job_rows.append_log(self.engine, self.job_id, message)
 
 
+def require_models(*models: tuple[str, str | None]) -> None:
+    """Refuse at once, with a ``UserError``, any ``(role, spec)`` that cannot load on this machine (an
+    offline hub id that is not cached, a missing folder): checked before a job does any other work."""
+    from models.availability import ModelUnavailable, check_model
+
+    for role, spec in models:
+        try:
+            check_model(role, spec)
+        except ModelUnavailable as exc:
+            raise UserError(str(exc)) from None
+
+
 def resolve_handler(kind: str) -> Callable[[JobContext], None]:
     if kind not in HANDLERS:
         raise UserError(f"Unknown job kind {kind!r}; known kinds: {', '.join(sorted(HANDLERS))}.")

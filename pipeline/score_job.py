@@ -36,7 +36,7 @@ from sqlalchemy import ColumnElement, Engine, bindparam, func, select, update
 from db.schema import pairs
 from pipeline.critics import dedup, lexical, semantic
 from pipeline.critics.gate import Gate, cheap_pending, embedding_pending, nli_pending
-from pipeline.runner import JobContext, UserError
+from pipeline.runner import JobContext, UserError, require_models
 
 LOG_EVERY_S = 30.0
 EMBEDDED = "embedded"  # = models.loading.EMBEDDED, not imported here: that module pulls in torch
@@ -296,9 +296,15 @@ def assign_dedup_groups(ctx: JobContext, threshold: float, chunk: int = 20_000) 
     ctx.log(f"dedup: {group_count} group(s); {len(ids)} pair(s) changed group")
 
 
+def check_models(settings: ScoreSettings) -> None:
+    """``UserError`` at once when the embedder or NLI model cannot load here (before any pair is scored)."""
+    require_models(("embedder", settings.embedder), ("nli", settings.nli))
+
+
 def run(ctx: JobContext) -> None:
     """Job handler for kind ``score``."""
     settings = ScoreSettings.from_params(ctx.params)
+    check_models(settings)
     if not settings.nli:
         ctx.log("no NLI model given: the semantic critic is embedding cosine only (nli_model stays NULL)")
     stages = build_stages(settings)

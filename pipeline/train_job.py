@@ -20,7 +20,7 @@ from typing import Any
 
 from db import jobs as job_rows
 from db import runs
-from pipeline.runner import JobCancelled, JobContext, UserError
+from pipeline.runner import JobCancelled, JobContext, UserError, require_models
 
 DEFAULT_RUNS_DIR = Path("runs")
 LOG_EVERY_STEPS = 10
@@ -134,6 +134,7 @@ def run(ctx: JobContext) -> None:
         return False
 
     try:
+        require_models(("student", config.student))
         result = train(
             config,
             pairs,

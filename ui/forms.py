@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from models.availability import ModelUnavailable, check_model
+
 
 class FormError(ValueError):
     """A field the user can fix: its message names the field, the bad value and what is allowed."""
@@ -62,9 +64,10 @@ def choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
 
 
 def model_spec(value: Any, role: str, *, allow_empty: bool = False) -> str:
-    """A model id, a local path or ``embedded``; a local-looking path must exist.
+    """A model id, a local path or ``embedded`` that can load on this machine.
 
-    Hub ids are checked later, when the job loads them (the job fails with one clear sentence).
+    A local-looking path must exist; a hub id must be in the local Hugging Face cache unless the hub is
+    reachable (``models.availability``), so an offline studio refuses it before queueing anything.
     """
     spec = str(value or "").strip()
     if not spec:
@@ -85,6 +88,10 @@ def model_spec(value: Any, role: str, *, allow_empty: bool = False) -> str:
     )
     if looks_local and not path.exists():
         raise FormError(f"The {role} model {spec!r} does not exist on the server: no such file or folder.")
+    try:
+        check_model(role.lower(), spec)
+    except ModelUnavailable as exc:
+        raise FormError(str(exc)) from None
     return spec
 
 

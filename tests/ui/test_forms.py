@@ -31,8 +31,11 @@ def test_as_float_and_as_int_check_ranges():
         as_int(-4, "Samples per context", low=1)
 
 
-def test_model_spec_accepts_embedded_and_hub_ids_but_not_missing_paths(tmp_path):
+def test_model_spec_accepts_embedded_and_hub_ids_but_not_missing_paths(tmp_path, monkeypatch):
+    from models import availability
+
     assert model_spec("embedded", "teacher") == "embedded"
+    monkeypatch.setattr(availability, "hub_reachable", lambda: True)
     assert model_spec("HuggingFaceTB/SmolLM2-135M", "teacher") == "HuggingFaceTB/SmolLM2-135M"
     assert model_spec(str(tmp_path), "teacher") == str(tmp_path)
     with pytest.raises(FormError, match="does not exist"):
@@ -164,3 +167,24 @@ def test_unset_means_use_the_default_for_empty_boxes_and_the_zero_a_number_box_s
 
     assert all(unset(v) for v in (None, "", "  ", 0, 0.0, "0"))
     assert not any(unset(v) for v in (1, 5e-5, "3", "abc"))
+
+
+def test_offline_a_hub_id_outside_the_local_cache_is_refused_before_queueing(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hub"))
+    with pytest.raises(FormError, match="Cannot load nli 'alisawuffles/roberta-large-wanli': it is not in"):
+        score_params(nli="alisawuffles/roberta-large-wanli", embedder="embedded", batch_size=64, device="cpu")
+    with pytest.raises(FormError, match="HF_HUB_OFFLINE is set"):
+        model_spec("nobody/no-such-student", "student")
+
+
+def test_the_nli_field_suggests_the_papers_model_only_where_it_can_load(monkeypatch, tmp_path):
+    from ui import job_forms
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hub"))
+    assert "roberta" not in job_forms.nli_placeholder() and "offline" in job_forms.nli_placeholder()
+    assert "**Offline:**" in job_forms.nli_note() and "HF_HUB_OFFLINE" in job_forms.nli_note()
+    monkeypatch.setattr(job_forms, "hub_reachable", lambda: True)
+    assert job_forms.nli_placeholder().startswith("e.g. alisawuffles/roberta-large-wanli")
+    assert "Offline" not in job_forms.nli_note()
