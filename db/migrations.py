@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlalchemy import (
+    JSON,
     Column,
     Connection,
     DateTime,
@@ -42,9 +43,17 @@ def _pairs_score_error(conn: Connection) -> None:
         conn.exec_driver_sql("ALTER TABLE pairs ADD COLUMN score_error TEXT")
 
 
+def _jobs_phase(conn: Connection) -> None:
+    """``jobs.phase``: the job's current phase and its live progress (databases made before it existed)."""
+    if "phase" not in {column["name"] for column in inspect(conn).get_columns("jobs")}:
+        kind = JSON().compile(dialect=conn.dialect)
+        conn.exec_driver_sql(f"ALTER TABLE jobs ADD COLUMN phase {kind}")
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial_schema", _initial_schema),
     ("0002_pairs_score_error", _pairs_score_error),
+    ("0003_jobs_phase", _jobs_phase),
 ]
 
 

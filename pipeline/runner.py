@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from db import jobs as job_rows
+from pipeline import progress
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ HANDLERS: dict[str, str] = {
 
 STALE_AFTER_S = 60.0
 HEARTBEAT_EVERY_S = 10.0
+PHASE_WRITE_EVERY_S = 1.0
 
 
 class JobCancelled(Exception):
@@ -55,6 +57,30 @@ class JobContext:
     done: int = 0
     total: int = 0
     _last_log: float = field(default=0.0, repr=False)
+    _phase: dict[str, Any] | None = field(default=None, repr=False)
+    _phase_written: float = field(default=0.0, repr=False)
+
+    def phase(self, name: str, *, unit: str | None = None, total: int | None = None, done: int = 0) -> None:
+        """Say what the job does now (``loading teacher``; ``generating`` 0 of 320 ``samples``) and log it.
+        A phase with a unit moves with ``advance``; its rate and ETA are measured from this moment."""
+        self._phase = progress.new_phase(name, unit=unit, total=total, done=done, now=job_rows.now())
+        self._write_phase()
+        self.log(name if total is None else f"{name}: {done}/{total} {unit}")
+
+    def advance(self, done: int, *, total: int | None = None) -> None:
+        """Move the current phase's count (written at most every ``PHASE_WRITE_EVERY_S``, and at its end)."""
+        if self._phase is None:
+            return
+        self._phase["done"] = done
+        if total is not None:
+            self._phase["total"] = total
+        at_end = self._phase["total"] is not None and done >= self._phase["total"]
+        if at_end or time.monotonic() - self._phase_written >= PHASE_WRITE_EVERY_S:
+            self._write_phase()
+
+    def _write_phase(self) -> None:
+        job_rows.set_phase(self.engine, self.job_id, dict(self._phase or {}))
+        self._phase_written = time.monotonic()
 
     @contextmanager
     def batch(self, *, done: int | None = None, total: int | None = None) -> Iterator[Connection]:

@@ -18,6 +18,7 @@ from ui.common import user_errors
 from ui.context import AppContext
 from ui.forms import FormError, as_float, as_int, optional_int
 from ui.job_forms import command_preview
+from ui.jobview import kind_progress
 from ui.train import run_choices
 
 POLL_S = 3.0
@@ -92,6 +93,7 @@ def render(ctx: AppContext) -> None:
             command = gr.Code(label="Equivalent command", language="shell", lines=2, interactive=False)
             start = gr.Button("Start evaluation", variant="primary")
             message = gr.Markdown()
+            progress = gr.Markdown(kind_progress(ctx.engine, "evaluate"), elem_id="evaluation-progress")
         with gr.Column(scale=2):
             gr.Markdown(
                 "Results, newest first. Each evaluation writes a **student** row and a **copy_input** row on the "
@@ -143,5 +145,8 @@ def render(ctx: AppContext) -> None:
     evaluation_pick.change(show_examples, evaluation_pick, examples, api_name="evaluation_examples")
     table.select(pick_evaluation, table, evaluation_pick, api_visibility="private")
     gr.api(list_evaluations, api_name="list_evaluations")
-    gr.Timer(POLL_S).tick(list_evaluations, None, table, api_name="poll_evaluations", show_progress="hidden")
+    timer = gr.Timer(POLL_S)
+    timer.tick(list_evaluations, None, table, api_name="poll_evaluations", show_progress="hidden")
+    timer.tick(lambda: kind_progress(ctx.engine, "evaluate"), None, progress, api_name="evaluation_progress",
+               show_progress="hidden")  # fmt: skip
     ctx.shared["blocks"].load(load_page, None, [run_pick, table], api_name="evaluate_page")

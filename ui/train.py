@@ -69,7 +69,7 @@ def run_view(engine, run_id: Any) -> list[Any]:
     if run is None:
         return [f"No run {run_id}.", empty]
     job = job_rows.get(engine, run["job_id"]) if run["job_id"] else None
-    progress = f"{progress_text(job)} steps" if job else ""
+    progress = progress_text(job) if job else ""
     eta = eta_text(job, job_rows.now()) if job else ""
     settings = run["config"].get("config", run["config"])
     shown = ", ".join(f"{k}={v}" for k, v in sorted(settings.items()) if v not in (None, "", False))

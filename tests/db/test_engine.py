@@ -63,3 +63,13 @@ def test_pairs_by_id_keeps_order_and_all_score_columns(any_engine):
     rows = pairs_by_id(engine, [3, 1])
     assert [r["source"] for r in rows] == ["s2", "s0"]
     assert set(SCORE_COLUMNS) <= set(rows[0])
+
+
+def test_a_database_from_before_job_phases_gains_the_column(db_url):
+    engine = connect(db_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE jobs DROP COLUMN phase")
+        conn.exec_driver_sql("DELETE FROM schema_migrations WHERE name = '0003_jobs_phase'")
+    assert "phase" not in {c["name"] for c in inspect(engine).get_columns("jobs")}
+    assert migrate(engine) == ["0003_jobs_phase"]
+    assert "phase" in {c["name"] for c in inspect(engine).get_columns("jobs")}

@@ -117,12 +117,16 @@ def test_score_params_use_the_score_jobs_own_validation():
 
 def test_job_table_shows_progress_rate_and_eta():
     now = dt.datetime(2026, 1, 1, 12, 0, 0)
+    phase = {"name": "generating", "unit": "samples", "done": 30, "total": 90, "from": 0,
+             "since": (now - dt.timedelta(seconds=60)).isoformat()}  # fmt: skip
     row = {
         "id": 7, "kind": "generate", "status": "running", "progress_done": 30, "progress_total": 90,
         "started_at": now - dt.timedelta(seconds=60), "finished_at": None, "error": None, "params": {}, "log": "",
+        "phase": phase,
     }  # fmt: skip
     [table_row] = job_table([row], now)
-    assert table_row[:6] == [7, "generate", "running", "30/90 (33%)", "0.5/s", "2m 00s"]
+    assert table_row[:6] == [7, "generate", "running", "generating: 30/90 samples (33%)", "30.0 samples/min",
+                             "2m 00s"]  # fmt: skip
     failed = {**row, "status": "failed", "error": "Cannot load teacher 'x': no such folder.\ntrace"}
     assert eta_text(failed, now) == ""
     assert job_table([failed], now)[0][-1] == "Cannot load teacher 'x': no such folder."
