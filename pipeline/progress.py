@@ -97,7 +97,10 @@ def phase_text(row: dict[str, Any], now: dt.datetime) -> str:
     if phase.get("unit"):
         return f"{phase['name']}: {_count(phase.get('done') or 0, phase.get('total'), phase['unit'])}"
     if row.get("status") == "done":  # a phase without a count says nothing once the job is over
-        return _count(row.get("progress_done") or 0, row.get("progress_total") or 0, None)
+        started, finished = row.get("started_at"), row.get("finished_at")
+        if started and finished:
+            return f"finished in {format_duration((finished - started).total_seconds())}"
+        return "finished"
     since = _since(phase)
     if since is None or row.get("status") not in ("running", "cancel_requested"):
         return phase["name"]

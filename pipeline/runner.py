@@ -154,6 +154,8 @@ def execute(engine: Engine, job_id: int) -> str:
     beat.start()
     try:
         ctx.log(f"{row['kind']} started" if row["progress_done"] == 0 else f"{row['kind']} resumed")
+        ctx._phase = progress.new_phase("starting", unit=None, total=None, done=0, now=job_rows.now())
+        ctx._write_phase()  # until the handler names its first phase
         resolve_handler(row["kind"])(ctx)
     except JobCancelled:
         ctx.log("cancelled")

@@ -70,3 +70,9 @@ def test_the_evaluate_page_lists_its_jobs_with_phase_and_progress(engine):
     assert kind_progress(engine, "evaluate").startswith(
         f"**Job {job_id}** · running · generating outputs: 32/200 rows (16%)"
     )
+
+
+def test_a_finished_job_whose_last_phase_had_no_count_says_how_long_it_took():
+    row = job(status="done", finished_at=NOW, phase=phase("grouping duplicates", unit=None, total=None,
+                                                          began=0, done=0))  # fmt: skip
+    assert phase_text(row, NOW) == "finished in 10m 00s" and rate_text(row, NOW) == ""
