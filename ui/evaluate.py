@@ -16,7 +16,7 @@ from db import runs
 from models.benchmarks import FORMATS
 from ui.common import user_errors
 from ui.context import AppContext
-from ui.forms import FormError, as_float, as_int, optional_int
+from ui.forms import FormError, as_float, as_int, optional_int, unset
 from ui.job_forms import command_preview
 from ui.jobview import kind_progress
 from ui.train import run_choices
@@ -54,7 +54,7 @@ def form_params(run_id, benchmark, fmt, limit, alpha, samples) -> dict[str, Any]
         "run": as_int(run_id, "Run", low=1),
         "benchmark": path,
         "format": fmt,
-        "limit": optional_int(limit, "Limit", low=1),
+        "limit": None if unset(limit) else optional_int(limit, "Limit", low=1),
         "alpha": as_float(alpha, "alpha", low=0.0, high=1.0),
         "samples": as_int(samples or 0, "Samples for self-BLEU", low=0, high=50),
     }
@@ -86,7 +86,7 @@ def render(ctx: AppContext) -> None:
                                    placeholder="../shared/benchmarks/mrpc/msr_paraphrase_test.txt")  # fmt: skip
             with gr.Row():
                 fmt = gr.Dropdown(list(FORMATS), value="auto", label="Format")
-                limit = gr.Number(200, label="First N rows (empty = all)", precision=0)
+                limit = gr.Number(200, label="First N rows", placeholder="empty = all", precision=0)
             with gr.Row():
                 alpha = gr.Number(0.7, label="iBLEU alpha")
                 samples = gr.Number(0, label="Samples for self-BLEU (0 = skip)", precision=0)

@@ -192,3 +192,11 @@ def test_the_nli_field_suggests_the_papers_model_only_where_it_can_load(monkeypa
     monkeypatch.setattr(job_forms, "hub_reachable", lambda: True)
     assert job_forms.nli_placeholder().startswith("e.g. alisawuffles/roberta-large-wanli")
     assert "Offline" not in job_forms.nli_note()
+
+
+def test_an_emptied_evaluate_limit_means_every_row():
+    from ui.evaluate import form_params
+
+    for cleared in (None, "", 0):
+        assert form_params(1, "bench.jsonl", "auto", cleared, 0.7, 0)["limit"] is None
+    assert form_params(1, "bench.jsonl", "auto", 200, 0.7, 0)["limit"] == 200
