@@ -60,12 +60,21 @@ class JobContext:
     _phase: dict[str, Any] | None = field(default=None, repr=False)
     _phase_written: float = field(default=0.0, repr=False)
 
-    def phase(self, name: str, *, unit: str | None = None, total: int | None = None, done: int = 0) -> None:
-        """Say what the job does now (``loading teacher``; ``generating`` 0 of 320 ``samples``) and log it.
-        A phase with a unit moves with ``advance``; its rate and ETA are measured from this moment."""
+    def phase(
+        self,
+        name: str,
+        *,
+        unit: str | None = None,
+        total: int | None = None,
+        done: int = 0,
+        quiet: bool = False,
+    ) -> None:
+        """Say what the job does now (``loading teacher``; ``generating`` 0 of 320 ``samples``) and log it
+        unless ``quiet``. A phase with a unit moves with ``advance``; its rate and ETA count from now."""
         self._phase = progress.new_phase(name, unit=unit, total=total, done=done, now=job_rows.now())
         self._write_phase()
-        self.log(name if total is None else f"{name}: {done}/{total} {unit}")
+        if not quiet:
+            self.log(name if total is None else f"{name}: {done}/{total} {unit}")
 
     def advance(self, done: int, *, total: int | None = None) -> None:
         """Move the current phase's count (written at most every ``PHASE_WRITE_EVERY_S``, and at its end)."""
@@ -154,8 +163,7 @@ def execute(engine: Engine, job_id: int) -> str:
     beat.start()
     try:
         ctx.log(f"{row['kind']} started" if row["progress_done"] == 0 else f"{row['kind']} resumed")
-        ctx._phase = progress.new_phase("starting", unit=None, total=None, done=0, now=job_rows.now())
-        ctx._write_phase()  # until the handler names its first phase
+        ctx.phase("starting", quiet=True)  # until the handler names its first phase
         resolve_handler(row["kind"])(ctx)
     except JobCancelled:
         ctx.log("cancelled")

@@ -228,7 +228,6 @@ def run_stage(ctx: JobContext, stage: Stage, batch_size: int, remaining_later: i
     if todo == 0:
         return 0
     prefix = f"{label}: " if label else ""
-    ctx.log(f"{stage.name}: {todo} pair(s) to score")
     loading = time.monotonic()
     if stage.loads:
         ctx.phase(f"{prefix}loading {stage.loads}")
