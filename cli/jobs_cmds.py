@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 
 from cli import add_db_argument
 from db import connect
 from db import jobs as job_rows
 from pipeline import runner
+from pipeline.progress import eta_text, phase_text, rate_text
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,14 +44,17 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
-def format_job(row: dict) -> str:
-    progress = (
-        f"{row['progress_done']}/{row['progress_total']}"
-        if row["progress_total"]
-        else str(row["progress_done"])
-    )
+def format_job(row: dict, now: dt.datetime | None = None) -> str:
+    """One line per job: id, kind, status, phase and progress, rate and ETA, created, first error line."""
+    now = now or job_rows.now()
+    progress = "waiting for a worker" if row["status"] == "queued" else phase_text(row, now)
+    rate, eta = rate_text(row, now), eta_text(row, now)
+    extra = "".join(f"  {part}" for part in (rate, f"ETA {eta}" if eta else "") if part)
     error = f"  error: {row['error'].splitlines()[0]}" if row["error"] else ""
-    return f"{row['id']:>5}  {row['kind']:<9} {row['status']:<16} {progress:<14} {row['created_at']:%Y-%m-%d %H:%M}{error}"
+    return (
+        f"{row['id']:>5}  {row['kind']:<9} {row['status']:<16} {row['created_at']:%Y-%m-%d %H:%M}  "
+        f"{progress}{extra}{error}"
+    )
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:

@@ -84,7 +84,7 @@ def parse_gate(items: list[str]) -> dict[str, float | None]:
 def score_params(args: argparse.Namespace) -> dict[str, Any]:
     """The job parameters for ``args`` (validated here so a typo fails before anything is queued)."""
     from pipeline.runner import UserError
-    from pipeline.score_job import ScoreSettings
+    from pipeline.score_job import ScoreSettings, check_models
 
     gate = {bound: parse_gate(items) for bound, items in (("min", args.gate_min), ("max", args.gate_max))}
     params = {
@@ -96,9 +96,10 @@ def score_params(args: argparse.Namespace) -> dict[str, Any]:
         "dedup_threshold": args.dedup_threshold,
     }
     try:
-        ScoreSettings.from_params(params)
+        settings = ScoreSettings.from_params(params)
     except UserError as exc:
         raise ValueError(str(exc)) from exc
+    check_models(settings)
     return params
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from cli import add_db_argument
 from db import connect, display_url, runs
 from db import jobs as job_rows
+from models.availability import check_model
 from pipeline import runner
 
 TABLE_METRICS = (
@@ -109,6 +110,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "eval_fraction": args.eval_fraction, "checkpoint_every": args.checkpoint_every, "seed": args.seed,
         "device": args.device, "output_dir": args.output_dir,
     }  # fmt: skip
+    check_model("student", args.student)
     job_id, status = _submit_and_maybe_run(engine, "train", params, args.background)
     if status == "done":
         run = runs.run_for_job(engine, job_id)
@@ -138,6 +140,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         "alpha": args.alpha, "samples": args.samples, "embedder": args.embedder,
         "batch_size": args.batch_size, "max_new_tokens": args.max_new_tokens, "device": args.device,
     }  # fmt: skip
+    check_model("embedder", args.embedder)
     job_id, status = _submit_and_maybe_run(engine, "evaluate", params, args.background)
     if status == "done":
         rows = sorted(runs.evaluations_for_job(engine, job_id), key=lambda r: r["system"] != "student")
@@ -153,6 +156,7 @@ def cmd_distill(args: argparse.Namespace) -> int:
         "run": args.run, "contexts": args.contexts, "samples": args.samples, "corpus": args.corpus,
         "seed": args.seed, "score": not args.no_score, "nli": args.nli, "device": args.device,
     }  # fmt: skip
+    check_model("nli", args.nli)
     job_id, status = _submit_and_maybe_run(engine, "distill", params, args.background)
     if status != "done":
         return 0

@@ -180,6 +180,12 @@ def heartbeat(conn: Connection, job_id: int, *, done: int | None = None, total: 
     return conn.execute(select(jobs.c.status).where(jobs.c.id == job_id)).scalar_one()
 
 
+def set_phase(engine: Engine, job_id: int, phase: dict[str, Any]) -> None:
+    """Store the job's current phase (and touch its heartbeat) in one short transaction."""
+    with engine.begin() as conn:
+        conn.execute(update(jobs).where(jobs.c.id == job_id).values(phase=phase, heartbeat_at=now()))
+
+
 def append_log(engine: Engine, job_id: int, line: str) -> None:
     """Add one timestamped line to the job's log (the newest ``LOG_KEEP_CHARS`` are kept)."""
     stamp = now().strftime("%H:%M:%S")

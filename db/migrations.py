@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 
 from sqlalchemy import (
+    JSON,
     Column,
     Connection,
     DateTime,
@@ -53,10 +54,18 @@ def _database_identity(conn: Connection) -> None:
         conn.execute(insert(schema.studio_meta).values(key="database_id", value=uuid.uuid4().hex))
 
 
+def _jobs_phase(conn: Connection) -> None:
+    """``jobs.phase``: the job's current phase and its live progress (databases made before it existed)."""
+    if "phase" not in {column["name"] for column in inspect(conn).get_columns("jobs")}:
+        kind = JSON().compile(dialect=conn.dialect)
+        conn.exec_driver_sql(f"ALTER TABLE jobs ADD COLUMN phase {kind}")
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial_schema", _initial_schema),
     ("0002_pairs_score_error", _pairs_score_error),
     ("0003_database_identity", _database_identity),
+    ("0004_jobs_phase", _jobs_phase),
 ]
 
 

@@ -53,6 +53,9 @@ jobs = Table(
     Column("status", String(16), nullable=False, default="queued"),
     Column("progress_done", Integer, nullable=False, default=0),
     Column("progress_total", Integer, nullable=False, default=0),
+    # what the job is doing now, in units that move every few seconds (``pipeline.progress``):
+    # {"name", "unit", "done", "total", "since" (ISO time the phase began), "from" (done when it began)}
+    Column("phase", JSON),
     Column("error", Text),
     Column("log", Text, nullable=False, default=""),
     Column("worker", String(64)),  # host:pid of the process running it

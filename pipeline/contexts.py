@@ -10,6 +10,7 @@ temperature 1.0 for up to 150 new tokens with newlines banned, and split into se
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,8 +81,10 @@ def sample_contexts(
     top_p: float = 0.9,
     max_new_tokens: int = 150,
     batch: int = 8,
+    on_progress: Callable[[int], None] | None = None,
 ) -> list[Context]:
-    """``count`` contexts sampled from ``teacher`` behind domain prefixes (deterministic for a seed).
+    """``count`` contexts sampled from ``teacher`` behind domain prefixes (deterministic for a seed);
+    ``on_progress`` gets how many contexts are found so far after every generation batch.
 
     Raises ``UserError`` when the teacher produces no usable sentence at all (a model that never ends a
     sentence cannot make contexts; bring a corpus instead).
@@ -105,6 +108,8 @@ def sample_contexts(
         for prefix, (sample,) in zip(prefixes, samples, strict=True):
             found.extend(contexts_from_text(f"{prefix} {sample.text}", prefix))
         attempts += batch
+        if on_progress is not None:
+            on_progress(min(len(found), count))
     if not found:
         raise UserError(
             f"The teacher produced no complete sentence in {attempts} attempts, so no context could be made; "

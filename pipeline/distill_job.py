@@ -138,10 +138,12 @@ def run(ctx: JobContext) -> None:
             "No fresh source sentences: run a generate job first (its teacher sentences are used) "
             "or pass a corpus file (--corpus PATH)."
         )
+    ctx.phase("loading student")
     try:
         student = load_student(str(Path(run_row["output_dir"]) / "final"), device=p["device"])
     except ModelLoadError as exc:
         raise UserError(str(exc)) from exc
+    ctx.phase("proposing targets", unit="sources", total=len(sources), done=min(ctx.done, len(sources)))
     sampling = {k: p[k] for k in ("top_p", "temperature", "no_repeat_ngram_size", "max_new_tokens")}
     base = {"student_run": run_row["id"], "student": run_row["student"], "version": version["name"],
             "recipe_hash": version["recipe_hash"], "sampling": sampling, "job": ctx.job_id}  # fmt: skip
@@ -171,6 +173,7 @@ def run(ctx: JobContext) -> None:
         ]
         with ctx.batch(done=start + len(chunk), total=len(sources)) as conn:
             added += insert_pairs(conn, new_pairs, job_id=ctx.job_id)
+        ctx.advance(start + len(chunk))
     ctx.log(f"round {new_round}: {added} new student pairs")
     if p["score"]:
         score_job = job_rows.submit(ctx.engine, "score", {"nli": p["nli"], "embedder": p["embedder"]})

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from db import runs
-from pipeline.runner import JobContext, UserError
+from pipeline.runner import JobContext, UserError, require_models
 
 DEFAULTS: dict[str, Any] = {
     "format": "auto",
@@ -69,12 +69,27 @@ def _generate(ctx: JobContext, student, sources: list[str], p: dict[str, Any]) -
     """Greedy outputs for ``sources`` in batches (progress and cancel checked between batches)."""
     outputs: list[str] = []
     began = time.perf_counter()
+    ctx.phase("generating outputs", unit="rows", total=len(sources))
     for start in range(0, len(sources), p["batch_size"]):
         ctx.check_cancelled()
         chunk = sources[start : start + p["batch_size"]]
         outputs += [o[0] for o in student.generate(chunk, max_new_tokens=p["max_new_tokens"])]
         ctx.set_progress(len(outputs), len(sources))
+        ctx.advance(len(outputs))
     return outputs, len(sources) / max(time.perf_counter() - began, 1e-9)
+
+
+def _self_bleu_samples(ctx: JobContext, student, sources: list[str], p: dict[str, Any]) -> list[list[str]]:
+    """``samples`` sampled outputs per source, in batches, moving the phase's row count."""
+    ctx.phase("sampling for self-BLEU", unit="rows", total=len(sources))
+    samples: list[list[str]] = []
+    for start in range(0, len(sources), p["batch_size"]):
+        ctx.check_cancelled()
+        samples += student.generate(sources[start : start + p["batch_size"]], n=int(p["samples"]),
+                                    max_new_tokens=p["max_new_tokens"], batch_size=p["batch_size"],
+                                    **SELF_BLEU_SAMPLING)  # fmt: skip
+        ctx.advance(len(samples))
+    return samples
 
 
 def _examples(bench, outputs: list[str], per_example: list[dict[str, float]]) -> list[dict[str, Any]]:
@@ -92,6 +107,8 @@ def run(ctx: JobContext) -> None:
 
     p = {**DEFAULTS, **{k: v for k, v in ctx.params.items() if v is not None}}
     run = finished_run(ctx)
+    if p["embedder"] != "embedded":  # a missing embedded encoder only skips the BERTScore-style metrics
+        require_models(("embedder", p["embedder"]))
     if not p.get("benchmark"):
         raise UserError("An evaluation needs a benchmark file (--benchmark PATH).")
     if not 0 <= float(p["alpha"]) <= 1:
@@ -104,17 +121,17 @@ def run(ctx: JobContext) -> None:
         ctx.log("results already stored")
         return
     ctx.log(f"run {run['id']} on {bench.name} ({bench.format}, {len(bench.rows)} rows)")
+    ctx.phase("loading student")
     try:
         student = load_student(str(Path(run["output_dir"]) / "final"), device=p["device"])
     except ModelLoadError as exc:
         raise UserError(str(exc)) from exc
     outputs, outputs_per_s = _generate(ctx, student, bench.sources, p)
-    samples = None
-    if int(p["samples"]) > 1:
-        ctx.check_cancelled()
-        samples = student.generate(bench.sources, n=int(p["samples"]), max_new_tokens=p["max_new_tokens"],
-                                   **SELF_BLEU_SAMPLING)  # fmt: skip
+    samples = _self_bleu_samples(ctx, student, bench.sources, p) if int(p["samples"]) > 1 else None
+    if p["embedder"]:
+        ctx.phase("loading embedder")
     embedder = _embedder(ctx, p["embedder"], p["device"])
+    ctx.phase("scoring metrics")
     common = {
         "job_id": ctx.job_id,
         "benchmark_path": str(Path(bench.path).resolve()),

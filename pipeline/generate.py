@@ -18,6 +18,7 @@ runs on CPU and CUDA (the device the teacher was loaded on).
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
@@ -203,11 +204,13 @@ def sample_continuations(
     *,
     stop_after_sentences: int | None = 1,
     max_context_tokens: int = MAX_CONTEXT_TOKENS,
+    on_progress: Callable[[int], None] | None = None,
 ) -> list[list[Sample]]:
     """``samples`` continuations of every prompt, decoded together; one list of samples per prompt.
 
     A row stops at its ``stop_after_sentences``-th certainly complete sentence (None: only at EOS or
-    ``settings.max_new_tokens``). ``seeds[i]`` seeds prompt i's sampling.
+    ``settings.max_new_tokens``). ``seeds[i]`` seeds prompt i's sampling. ``on_progress`` gets the number
+    of finished samples after every decoding step.
     """
     if not prompts:
         return []
@@ -252,6 +255,8 @@ def sample_continuations(
             for r in survivors:
                 finish(r, "length")
             break
+        if on_progress is not None:
+            on_progress(len(prompts) * samples - len(survivors))
         if len(survivors) < len(tokens):
             keep = torch.tensor(survivors, device=teacher.device)
             cache.batch_select_indices(keep)
@@ -270,11 +275,21 @@ def sample_continuations(
         position = position + 1
     for per_prompt in results:
         per_prompt.sort(key=lambda s: s.sample_index)
+    if on_progress is not None:
+        on_progress(len(prompts) * samples)
     return results
 
 
 def generate_first_sentences(
-    teacher: Teacher, contexts: list[str], samples: int, settings: SamplingSettings, seeds: list[int]
+    teacher: Teacher,
+    contexts: list[str],
+    samples: int,
+    settings: SamplingSettings,
+    seeds: list[int],
+    on_progress: Callable[[int], None] | None = None,
 ) -> list[list[Sample]]:
-    """k continuations per context, each stopped at its first sentence (read it from ``Sample.sentence``)."""
-    return sample_continuations(teacher, contexts, samples, settings, seeds, stop_after_sentences=1)
+    """k continuations per context, each stopped at its first sentence (read it from ``Sample.sentence``).
+    ``on_progress`` gets the number of finished samples as decoding goes."""
+    return sample_continuations(
+        teacher, contexts, samples, settings, seeds, stop_after_sentences=1, on_progress=on_progress
+    )

@@ -24,7 +24,7 @@ from db.schema import contexts as contexts_table
 from db.schema import sentences as sentences_table
 from pipeline.generate_params import DEFAULTS, validate_params
 from pipeline.pairing import CandidateSentence, make_pairs
-from pipeline.runner import JobContext, UserError
+from pipeline.runner import JobContext, UserError, require_models
 
 __all__ = ["DEFAULTS", "run", "validate_params"]  # parameters: ``pipeline.generate_params``
 
@@ -52,12 +52,18 @@ def _make_contexts(ctx: JobContext, p: dict[str, Any], teacher_holder: list) -> 
     from pipeline.contexts import read_corpus, sample_contexts
 
     if p["corpus"] is not None:
+        ctx.phase("reading the corpus")
         found = read_corpus(p["corpus"])[: p["contexts"]]
     else:
-        ctx.log(f"sampling {p['contexts']} contexts from the teacher")
+        ctx.phase("loading teacher")
         teacher_holder.append(_load_teacher(p))
+        ctx.phase("sampling contexts", unit="contexts", total=p["contexts"])
         found = sample_contexts(
-            teacher_holder[0], p["contexts"], p["seed"], temperature=p["context_temperature"]
+            teacher_holder[0],
+            p["contexts"],
+            p["seed"],
+            temperature=p["context_temperature"],
+            on_progress=ctx.advance,
         )
     rows = [
         {
@@ -133,6 +139,7 @@ def run(ctx: JobContext) -> None:
     from pipeline.generate import SamplingSettings, generate_first_sentences
 
     p = validate_params(ctx.params)
+    require_models(("teacher", p["teacher"]))
     teacher_holder: list = []
     if not _stored_contexts(ctx):
         _make_contexts(ctx, p, teacher_holder)
@@ -146,17 +153,27 @@ def run(ctx: JobContext) -> None:
     )
     done = sum(1 for c in stored if c["generated_at"] is not None)
     ctx.set_progress(done, len(stored))
+    if done < len(stored) and not teacher_holder:
+        ctx.phase("loading teacher")
+        teacher_holder.append(_load_teacher(p))
+    k = p["samples"]
+    ctx.phase("generating", unit="samples", total=len(stored) * k, done=done * k)
     size = p["batch_contexts"]
     for start in range(0, len(stored), size):
         batch = [c for c in stored[start : start + size] if c["generated_at"] is None]
         if not batch:
             continue
-        if not teacher_holder:
-            teacher_holder.append(_load_teacher(p))
         teacher = teacher_holder[0]
         began = time.perf_counter()
         seeds = [p["seed"] + c["seq"] for c in batch]
-        results = generate_first_sentences(teacher, [c["text"] for c in batch], p["samples"], settings, seeds)
+        results = generate_first_sentences(
+            teacher,
+            [c["text"] for c in batch],
+            k,
+            settings,
+            seeds,
+            on_progress=lambda finished, base=done * k: ctx.advance(base + finished),
+        )
         done += len(batch)
         with ctx.batch(done=done, total=len(stored)) as conn:
             n_sentences, n_pairs = _store_batch(conn, ctx, p, teacher.name, batch, results, settings)

@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from db import describe_error
 from db import jobs as job_rows
+from pipeline import progress
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ HANDLERS: dict[str, str] = {
 
 STALE_AFTER_S = 60.0
 HEARTBEAT_EVERY_S = 10.0
+PHASE_WRITE_EVERY_S = 1.0
 
 
 class JobCancelled(Exception):
@@ -58,6 +60,39 @@ class JobContext:
     done: int = 0
     total: int = 0
     _last_log: float = field(default=0.0, repr=False)
+    _phase: dict[str, Any] | None = field(default=None, repr=False)
+    _phase_written: float = field(default=0.0, repr=False)
+
+    def phase(
+        self,
+        name: str,
+        *,
+        unit: str | None = None,
+        total: int | None = None,
+        done: int = 0,
+        quiet: bool = False,
+    ) -> None:
+        """Say what the job does now (``loading teacher``; ``generating`` 0 of 320 ``samples``) and log it
+        unless ``quiet``. A phase with a unit moves with ``advance``; its rate and ETA count from now."""
+        self._phase = progress.new_phase(name, unit=unit, total=total, done=done, now=job_rows.now())
+        self._write_phase()
+        if not quiet:
+            self.log(name if total is None else f"{name}: {done}/{total} {unit}")
+
+    def advance(self, done: int, *, total: int | None = None) -> None:
+        """Move the current phase's count (written at most every ``PHASE_WRITE_EVERY_S``, and at its end)."""
+        if self._phase is None:
+            return
+        self._phase["done"] = done
+        if total is not None:
+            self._phase["total"] = total
+        at_end = self._phase["total"] is not None and done >= self._phase["total"]
+        if at_end or time.monotonic() - self._phase_written >= PHASE_WRITE_EVERY_S:
+            self._write_phase()
+
+    def _write_phase(self) -> None:
+        job_rows.set_phase(self.engine, self.job_id, dict(self._phase or {}))
+        self._phase_written = time.monotonic()
 
     @contextmanager
     def batch(self, *, done: int | None = None, total: int | None = None) -> Iterator[Connection]:
@@ -99,6 +134,18 @@ def crash_message(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def require_models(*models: tuple[str, str | None]) -> None:
+    """Refuse at once, with a ``UserError``, any ``(role, spec)`` that cannot load on this machine (an
+    offline hub id that is not cached, a missing folder): checked before a job does any other work."""
+    from models.availability import ModelUnavailable, check_model
+
+    for role, spec in models:
+        try:
+            check_model(role, spec)
+        except ModelUnavailable as exc:
+            raise UserError(str(exc)) from None
+
+
 def resolve_handler(kind: str) -> Callable[[JobContext], None]:
     if kind not in HANDLERS:
         raise UserError(f"Unknown job kind {kind!r}; known kinds: {', '.join(sorted(HANDLERS))}.")
@@ -129,6 +176,7 @@ def execute(engine: Engine, job_id: int) -> str:
     beat.start()
     try:
         ctx.log(f"{row['kind']} started" if row["progress_done"] == 0 else f"{row['kind']} resumed")
+        ctx.phase("starting", quiet=True)  # until the handler names its first phase
         resolve_handler(row["kind"])(ctx)
     except JobCancelled:
         ctx.log("cancelled")

@@ -36,7 +36,7 @@ from sqlalchemy import ColumnElement, Engine, bindparam, func, select, update
 from db.schema import pairs
 from pipeline.critics import dedup, lexical, semantic
 from pipeline.critics.gate import Gate, cheap_pending, embedding_pending, nli_pending
-from pipeline.runner import JobContext, UserError
+from pipeline.runner import JobContext, UserError, require_models
 
 LOG_EVERY_S = 30.0
 EMBEDDED = "embedded"  # = models.loading.EMBEDDED, not imported here: that module pulls in torch
@@ -201,29 +201,53 @@ class Stage:
     pending: ColumnElement[bool]
     columns: tuple[str, ...]
     make_scorer: Callable[[], Scorer]
+    #: what loading its model is called in the job's phase ("" = nothing to load)
+    loads: str = ""
+    #: pairs per model call, so the phase's count moves every few seconds (0 = the whole batch); asked
+    #: only once the model is loaded (finding the device imports torch)
+    chunk: Callable[[], int] = lambda: 0
 
 
-def run_stage(ctx: JobContext, stage: Stage, batch_size: int, remaining_later: int) -> int:
-    """Score every pending pair of ``stage`` in committed batches; return how many pairs it handled."""
+def score_rows(ctx: JobContext, scorer: Scorer, rows: list[Row], chunk: int, handled: int) -> list[Row]:
+    """Score one read batch in chunks of ``chunk`` pairs, moving the phase's count after each."""
+    results: list[Row] = []
+    step = chunk or len(rows)
+    for start in range(0, len(rows), step):
+        part = rows[start : start + step]
+        results += isolate_row_errors(scorer, part)
+        ctx.advance(handled + start + len(part))
+    return results
+
+
+def run_stage(ctx: JobContext, stage: Stage, batch_size: int, remaining_later: int, label: str = "") -> int:
+    """Score every pending pair of ``stage`` in committed batches; return how many pairs it handled.
+
+    ``label`` (``stage 2 of 4``) prefixes the job's phase; the phase's total is the stage's pending pairs,
+    counted once when it starts, so it never changes under the user's eyes."""
     todo = count_where(ctx.engine, stage.pending)
     if todo == 0:
         return 0
-    ctx.log(f"{stage.name}: {todo} pair(s) to score")
+    prefix = f"{label}: " if label else ""
     loading = time.monotonic()
+    if stage.loads:
+        ctx.phase(f"{prefix}loading {stage.loads}")
     scorer = stage.make_scorer()
     if time.monotonic() - loading > 1.0:
         ctx.log(f"{stage.name}: ready after {time.monotonic() - loading:.1f}s (model load)")
+    ctx.phase(f"{prefix}{stage.name}", unit="pairs", total=todo)
+    chunk = stage.chunk()
     statement = score_update(stage.columns)
     handled, errors, after_id = 0, 0, 0
     started = last_log = time.monotonic()
     while rows := read_batch(ctx.engine, stage.pending, after_id, batch_size):
         after_id = rows[-1]["id"]
-        results = isolate_row_errors(scorer, rows)
+        results = score_rows(ctx, scorer, rows, chunk, min(handled, todo))
         handled += len(rows)
         errors += sum(1 for r in results if r.get("score_error"))
         total = ctx.done + len(rows) + max(todo - handled, 0) + remaining_later
         with ctx.batch(done=ctx.done + len(rows), total=total) as conn:
             conn.execute(statement, as_update_rows(results, stage.columns))
+        ctx.advance(min(handled, todo))
         if time.monotonic() - last_log >= LOG_EVERY_S:
             rate = handled / (time.monotonic() - started)
             ctx.log(f"{stage.name}: {handled}/{todo} pairs ({rate:.1f}/s)")
@@ -266,6 +290,8 @@ def build_stages(settings: ScoreSettings) -> list[Stage]:
                     load_model("load_embedder", settings.embedder, settings.device),
                     model_batch_size(settings.device),
                 ),
+                loads="embedder",
+                chunk=lambda: model_batch_size(settings.device),
             )
         )
     if settings.nli:
@@ -277,6 +303,8 @@ def build_stages(settings: ScoreSettings) -> list[Stage]:
                 lambda: nli_scorer(
                     load_model("load_nli", settings.nli, settings.device), model_batch_size(settings.device)
                 ),
+                loads="NLI model",
+                chunk=lambda: model_batch_size(settings.device),
             )
         )
     return stages
@@ -296,13 +324,21 @@ def assign_dedup_groups(ctx: JobContext, threshold: float, chunk: int = 20_000) 
     ctx.log(f"dedup: {group_count} group(s); {len(ids)} pair(s) changed group")
 
 
+def check_models(settings: ScoreSettings) -> None:
+    """``UserError`` at once when the embedder or NLI model cannot load here (before any pair is scored)."""
+    require_models(("embedder", settings.embedder), ("nli", settings.nli))
+
+
 def run(ctx: JobContext) -> None:
     """Job handler for kind ``score``."""
     settings = ScoreSettings.from_params(ctx.params)
+    check_models(settings)
     if not settings.nli:
         ctx.log("no NLI model given: the semantic critic is embedding cosine only (nli_model stays NULL)")
     stages = build_stages(settings)
+    count = len(stages) + 1  # the critics, then dedup
     for index, stage in enumerate(stages):
         later = sum(count_where(ctx.engine, s.pending) for s in stages[index + 1 :])
-        run_stage(ctx, stage, settings.batch_size, later)
+        run_stage(ctx, stage, settings.batch_size, later, label=f"stage {index + 1} of {count}")
+    ctx.phase(f"stage {count} of {count}: grouping duplicates")
     assign_dedup_groups(ctx, settings.dedup_threshold)

@@ -25,7 +25,7 @@ from sqlalchemy import Engine
 from db import jobs as job_rows
 from db import runs
 from db.migrations import database_id
-from pipeline.runner import JobCancelled, JobContext, UserError
+from pipeline.runner import JobCancelled, JobContext, UserError, require_models
 
 DEFAULT_RUNS_DIR = Path("runs")
 LOG_EVERY_STEPS = 10
@@ -131,6 +131,7 @@ def run(ctx: JobContext) -> None:
 
     def on_start(resumed_from: int) -> None:
         resumed[0] = resumed_from
+        ctx.phase("training", unit="steps", done=resumed_from)  # the total comes with the first step
         runs.forget_steps_after(ctx.engine, run_id, resumed_from)
         if resumed_from:
             ctx.log(f"run {run_id}: resuming from checkpoint at step {resumed_from}")
@@ -140,6 +141,9 @@ def run(ctx: JobContext) -> None:
             runs.log_step(conn, run_id, log.step, log.train_loss, log.eval_loss)
             job_rows.heartbeat(conn, ctx.job_id, done=log.step, total=log.total_steps)
         ctx.done, ctx.total = log.step, log.total_steps
+        ctx.advance(log.step, total=log.total_steps)
+        if log.step == log.total_steps:
+            ctx.phase("saving the final model")
         if log.step % LOG_EVERY_STEPS == 0 or log.step == log.total_steps:
             eval_text = f" eval {log.eval_loss:.4f}" if log.eval_loss is not None else ""
             eta = log.elapsed_s / max(1, log.step - resumed[0]) * (log.total_steps - log.step)
@@ -156,6 +160,8 @@ def run(ctx: JobContext) -> None:
         return False
 
     try:
+        require_models(("student", config.student))
+        ctx.phase("loading student")
         result = train(
             config,
             pairs,

@@ -16,8 +16,9 @@ from db import runs
 from models.benchmarks import FORMATS
 from ui.common import user_errors
 from ui.context import AppContext
-from ui.forms import FormError, as_float, as_int, confined_path, optional_int
+from ui.forms import FormError, as_float, as_int, confined_path, optional_int, unset
 from ui.job_forms import command_preview
+from ui.jobview import kind_progress
 from ui.train import run_choices
 
 POLL_S = 3.0
@@ -59,7 +60,7 @@ def form_params(run_id, benchmark, fmt, limit, alpha, samples, *, roots=None) ->
         "run": as_int(run_id, "Run", low=1),
         "benchmark": path,
         "format": fmt,
-        "limit": optional_int(limit, "Limit", low=1),
+        "limit": None if unset(limit) else optional_int(limit, "Limit", low=1),
         "alpha": as_float(alpha, "alpha", low=0.0, high=1.0),
         "samples": as_int(samples or 0, "Samples for self-BLEU", low=0, high=50),
     }
@@ -91,13 +92,14 @@ def render(ctx: AppContext) -> None:
                                    placeholder="mrpc/msr_paraphrase_test.txt")  # fmt: skip
             with gr.Row():
                 fmt = gr.Dropdown(list(FORMATS), value="auto", label="Format")
-                limit = gr.Number(200, label="First N rows (empty = all)", precision=0)
+                limit = gr.Number(200, label="First N rows", placeholder="empty = all", precision=0)
             with gr.Row():
                 alpha = gr.Number(0.7, label="iBLEU alpha")
                 samples = gr.Number(0, label="Samples for self-BLEU (0 = skip)", precision=0)
             command = gr.Code(label="Equivalent command", language="shell", lines=2, interactive=False)
             start = gr.Button("Start evaluation", variant="primary")
             message = gr.Markdown()
+            progress = gr.Markdown(kind_progress(ctx.engine, "evaluate"), elem_id="evaluation-progress")
         with gr.Column(scale=2):
             gr.Markdown(
                 "Results, newest first. Each evaluation writes a **student** row and a **copy_input** row on the "
@@ -151,5 +153,8 @@ def render(ctx: AppContext) -> None:
     evaluation_pick.change(show_examples, evaluation_pick, examples, api_name="evaluation_examples")
     table.select(pick_evaluation, table, evaluation_pick, api_visibility="private")
     gr.api(list_evaluations, api_name="list_evaluations")
-    gr.Timer(POLL_S).tick(list_evaluations, None, table, api_name="poll_evaluations", show_progress="hidden")
+    timer = gr.Timer(POLL_S)
+    timer.tick(list_evaluations, None, table, api_name="poll_evaluations", show_progress="hidden")
+    timer.tick(lambda: kind_progress(ctx.engine, "evaluate"), None, progress, api_name="evaluation_progress",
+               show_progress="hidden")  # fmt: skip
     ctx.shared["blocks"].load(load_page, None, [run_pick, table], api_name="evaluate_page")

@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from models.availability import ModelUnavailable, check_model
+
 
 class FormError(ValueError):
     """A field the user can fix: its message names the field, the bad value and what is allowed."""
@@ -37,6 +39,16 @@ def as_int(value: Any, name: str, *, low: int | None = None, high: int | None = 
     if number != int(number):
         raise FormError(f"{name} must be a whole number, not {value!r}.")
     return int(number)
+
+
+def unset(value: Any) -> bool:
+    """True for a field left at "use the default": empty, None, or the 0 an empty number box may send."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return True
+    try:
+        return float(value) == 0
+    except (TypeError, ValueError):
+        return False
 
 
 def optional_int(value: Any, name: str, *, low: int | None = None) -> int | None:
@@ -70,8 +82,8 @@ def model_spec(value: Any, role: str, *, allow_empty: bool = False, roots: list[
     """A model id, a local path or ``embedded``; a local-looking path must exist.
 
     With ``roots`` (the studio's data and model-cache folders) a local path must lie inside one of them
-    and comes back absolute. Hub ids are checked later, when the job loads them (the job fails with one
-    clear sentence).
+    and comes back absolute. A hub id must be in the local Hugging Face cache unless the hub is
+    reachable (``models.availability``), so an offline studio refuses it before queueing anything.
     """
     spec = str(value or "").strip()
     if not spec:
@@ -94,7 +106,13 @@ def model_spec(value: Any, role: str, *, allow_empty: bool = False, roots: list[
         path = confined_path(spec, roots, f"{role} models")
     if looks_local and not path.exists():
         raise FormError(f"The {role} model {spec!r} does not exist on the server: no such file or folder.")
-    return str(path) if looks_local and roots is not None else spec
+    if looks_local and roots is not None:
+        return str(path)
+    try:
+        check_model(role.lower(), spec)
+    except ModelUnavailable as exc:
+        raise FormError(str(exc)) from None
+    return spec
 
 
 def file_inside(value: Any, folder: Path, name: str) -> str:

@@ -28,6 +28,8 @@ from ui.job_forms import (
     command_preview,
     generate_command,
     generation_params,
+    nli_note,
+    nli_placeholder,
     score_command,
     score_params,
 )
@@ -113,15 +115,9 @@ def render(ctx: AppContext) -> None:
         with gr.Column():
             gr.Markdown("#### 2 · Score the pairs")
             nli = gr.Textbox(
-                "",
-                label="NLI model (hub id or folder; empty = none)",
-                placeholder="e.g. alisawuffles/roberta-large-wanli",
+                "", label="NLI model (hub id or folder; empty = none)", placeholder=nli_placeholder()
             )
-            gr.Markdown(
-                "Without an NLI model the semantic critic is **embedding cosine** (weaker than the paper's "
-                "bidirectional entailment); the Curate page says which one a database was scored with.",
-                elem_classes="id-hint",
-            )
+            gr.Markdown(nli_note(), elem_classes="id-hint")
             embedder = gr.Textbox(
                 "embedded", label="Embedder (embedded = all-MiniLM-L6-v2, a hub id, a folder, or none)"
             )

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from db import display_url
+from models.availability import hub_reachable, in_local_cache, offline_reason
 from pipeline.types import TASKS
 from ui.forms import FormError, as_float, as_int, choice, file_inside, model_spec, optional_int
 
 DEVICES = ("auto", "cpu", "cuda")
+PAPER_NLI = "alisawuffles/roberta-large-wanli"
 CONTEXT_SOURCES = ("teacher", "corpus")
 
 
@@ -85,6 +87,32 @@ def score_params(
     except UserError as exc:
         raise FormError(str(exc)) from None
     return params
+
+
+def nli_can_suggest_hub() -> bool:
+    """True when the paper's NLI model could load here (cached, or the hub is reachable)."""
+    return in_local_cache(PAPER_NLI) or hub_reachable()
+
+
+def nli_placeholder() -> str:
+    """The NLI field's hint: the paper's model when it can load here, else what works offline."""
+    if nli_can_suggest_hub():
+        return f"e.g. {PAPER_NLI} (the paper's)"
+    return "offline: a local NLI model folder (hub ids cannot download here)"
+
+
+def nli_note() -> str:
+    """Markdown under the NLI field: what an empty field means, and whether hub ids can load."""
+    text = (
+        "Without an NLI model the semantic critic is **embedding cosine** (weaker than the paper's "
+        "bidirectional entailment); the Curate page says which one a database was scored with."
+    )
+    if not nli_can_suggest_hub():
+        text += (
+            f" **Offline:** {offline_reason()}, so only models in the local Hugging Face cache or a local "
+            f"folder load; `{PAPER_NLI}` needs one download with network access (`hf download {PAPER_NLI}`)."
+        )
+    return text
 
 
 def _flag(name: str, value: Any) -> list[str]:

@@ -6,46 +6,20 @@ import datetime as dt
 from typing import Any
 
 from db import jobs as job_rows
+from pipeline.progress import eta_text, format_duration, phase_text, rate_text
+
+__all__ = ["ACTIVE", "JOB_COLUMNS", "eta_text", "format_duration", "job_summary", "job_table",
+           "job_line", "kind_progress", "last_log_lines", "progress_text", "rate_text"]  # fmt: skip
 
 JOB_COLUMNS = ["id", "kind", "status", "progress", "rate", "ETA", "started", "error"]
 ACTIVE = ("queued", "running", "cancel_requested")
 
 
-def _rate_per_s(row: dict[str, Any], now: dt.datetime) -> float | None:
-    """Units per second since the job (last) started; ``None`` before there is anything to measure."""
-    started, done = row.get("started_at"), row.get("progress_done") or 0
-    end = row.get("finished_at") or now
-    if started is None or done <= 0:
-        return None
-    seconds = (end - started).total_seconds()
-    return done / seconds if seconds > 0 else None
-
-
-def format_duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m {seconds % 60:02d}s"
-    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
-
-
-def progress_text(row: dict[str, Any]) -> str:
-    done, total = row.get("progress_done") or 0, row.get("progress_total") or 0
-    if total:
-        return f"{done:,}/{total:,} ({100 * done / total:.0f}%)"
-    return f"{done:,}"
-
-
-def eta_text(row: dict[str, Any], now: dt.datetime) -> str:
-    """Time left at the current rate, for running jobs only."""
-    if row.get("status") not in ("running", "cancel_requested"):
-        return ""
-    rate = _rate_per_s(row, now)
-    left = (row.get("progress_total") or 0) - (row.get("progress_done") or 0)
-    if rate is None or left <= 0:
-        return ""
-    return format_duration(left / rate)
+def progress_text(row: dict[str, Any], now: dt.datetime | None = None) -> str:
+    """The job's phase and its count, e.g. ``generating: 37/320 samples (12%)`` or ``loading teacher (9s)``."""
+    if row.get("status") == "queued":
+        return "waiting for a worker"
+    return phase_text(row, now or job_rows.now())
 
 
 def job_table(rows: list[dict[str, Any]], now: dt.datetime | None = None) -> list[list[Any]]:
@@ -53,15 +27,14 @@ def job_table(rows: list[dict[str, Any]], now: dt.datetime | None = None) -> lis
     now = now or job_rows.now()
     table = []
     for row in rows:
-        rate = _rate_per_s(row, now)
         error = (row.get("error") or "").strip().splitlines()
         table.append(
             [
                 row["id"],
                 row["kind"],
                 row["status"],
-                progress_text(row),
-                f"{rate:.1f}/s" if rate is not None else "",
+                progress_text(row, now),
+                rate_text(row, now),
                 eta_text(row, now),
                 row["started_at"].strftime("%Y-%m-%d %H:%M:%S") if row.get("started_at") else "",
                 error[0] if error else "",
@@ -88,3 +61,24 @@ def job_summary(row: dict[str, Any] | None) -> str:
         first = row["error"].strip().splitlines()[0]
         text += f"\n\n**Error:** {first}"
     return text
+
+
+def job_line(row: dict[str, Any], now: dt.datetime) -> str:
+    """Markdown: ``**Job 5** · running · generating outputs: 32/200 rows (16%) · 6.1 rows/s · ETA 27s``."""
+    rate, eta = rate_text(row, now), eta_text(row, now)
+    parts = [f"**Job {row['id']}**", row["status"].replace("_", " "), progress_text(row, now)]
+    parts += [rate] if rate else []
+    parts += [f"ETA {eta}"] if eta else []
+    error = (row.get("error") or "").strip().splitlines()
+    return " · ".join(parts) + (f" · **Error:** {error[0]}" if error else "")
+
+
+def kind_progress(engine: Any, kind: str, now: dt.datetime | None = None) -> str:
+    """Every unfinished job of ``kind``, and the newest finished one, one Markdown line each."""
+    now = now or job_rows.now()
+    rows = [r for r in job_rows.recent(engine, 50) if r["kind"] == kind]
+    active = [r for r in rows if r["status"] in ACTIVE]
+    finished = [r for r in rows if r["status"] not in ACTIVE][:1]
+    if not active and not finished:
+        return f"No {kind} jobs yet."
+    return "\n\n".join(job_line(r, now) for r in [*active, *finished])

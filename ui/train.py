@@ -16,7 +16,7 @@ from db import jobs as job_rows
 from db import runs
 from ui.common import user_errors
 from ui.context import AppContext
-from ui.forms import FormError, as_float, as_int, model_spec, optional_int
+from ui.forms import FormError, as_float, as_int, model_spec, optional_int, unset
 from ui.job_forms import DEVICES, command_preview
 from ui.jobview import eta_text, progress_text
 
@@ -34,8 +34,8 @@ def form_params(
         "version": str(version),
         "student": model_spec(student, "student"),
         "epochs": as_int(epochs, "Epochs", low=1),
-        "max_steps": optional_int(max_steps, "Max steps", low=1),
-        "lr": None if lr in (None, "") else as_float(lr, "Learning rate", low=1e-8, high=1.0),
+        "max_steps": None if unset(max_steps) else optional_int(max_steps, "Max steps", low=1),
+        "lr": None if unset(lr) else as_float(lr, "Learning rate", low=1e-8, high=1.0),
         "batch_size": as_int(batch_size, "Batch size", low=1, high=4096),
         "lora": bool(lora),
         "eval_fraction": as_float(eval_fraction, "Eval fraction", low=0.0, high=0.5),
@@ -76,7 +76,7 @@ def run_view(engine, run_id: Any) -> list[Any]:
     if run is None:
         return [f"No run {run_id}.", empty]
     job = job_rows.get(engine, run["job_id"]) if run["job_id"] else None
-    progress = f"{progress_text(job)} steps" if job else ""
+    progress = progress_text(job) if job else ""
     eta = eta_text(job, job_rows.now()) if job else ""
     settings = run["config"].get("config", run["config"])
     shown = ", ".join(f"{k}={v}" for k, v in sorted(settings.items()) if v not in (None, "", False))
@@ -115,9 +115,12 @@ def render(ctx: AppContext) -> None:
             )
             with gr.Row():
                 epochs = gr.Number(1, label="Epochs", precision=0)
-                max_steps = gr.Number(None, label="Max steps (overrides epochs)", precision=0)
+                max_steps = gr.Number(
+                    None, label="Max steps (overrides epochs)", placeholder="empty = use epochs", precision=0
+                )
             with gr.Row():
-                lr = gr.Number(None, label="Learning rate (empty = 5e-5, LoRA 2e-4)")
+                # a Number without a placeholder shows (and sends) 0 for None: the placeholder keeps it empty
+                lr = gr.Number(None, label="Learning rate", placeholder="empty = 5e-5, LoRA 2e-4")
                 batch_size = gr.Number(8, label="Batch size", precision=0)
             with gr.Row():
                 eval_fraction = gr.Number(0.1, label="Held-out eval fraction")

@@ -153,3 +153,13 @@ def test_passwords_are_masked_in_shown_urls_and_connection_errors():
             assert "SECRET" not in str(exc) and "studio:***@" in str(exc), str(exc)
         else:
             raise AssertionError(f"expected DatabaseError for {bad}")
+
+
+def test_a_database_from_before_job_phases_gains_the_column(db_url):
+    engine = connect(db_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE jobs DROP COLUMN phase")
+        conn.exec_driver_sql("DELETE FROM schema_migrations WHERE name = '0004_jobs_phase'")
+    assert "phase" not in {c["name"] for c in inspect(engine).get_columns("jobs")}
+    assert migrate(engine) == ["0004_jobs_phase"]
+    assert "phase" in {c["name"] for c in inspect(engine).get_columns("jobs")}

@@ -69,6 +69,7 @@ def fakes(monkeypatch):
     embedder, nli = FakeEmbedder(), FakeNli()
     monkeypatch.setattr("models.critics.load_embedder", lambda spec, device=None: embedder)
     monkeypatch.setattr("models.critics.load_nli", lambda spec, device=None: nli)
+    monkeypatch.setattr("models.availability.check_model", lambda role, spec: None)  # "fake" loads
     return embedder, nli
 
 
@@ -147,6 +148,7 @@ def test_a_killed_job_resumes_without_scoring_anything_twice(any_engine, monkeyp
     crashing, embedder = FakeNli(fail_after=8), FakeEmbedder()
     monkeypatch.setattr("models.critics.load_embedder", lambda spec, device=None: embedder)
     monkeypatch.setattr("models.critics.load_nli", lambda spec, device=None: crashing)
+    monkeypatch.setattr("models.availability.check_model", lambda role, spec: None)
     job_id = job_rows.submit(any_engine, "score", {"nli": "fake", "embedder": "fake", "batch_size": 4})
     assert runner.run_job(any_engine, job_id) == "failed"
     half_done = sum(r["nli_forward"] is not None for r in all_rows(any_engine))
@@ -196,6 +198,8 @@ def test_unknown_nli_model_offline_fails_with_one_clear_sentence(engine, monkeyp
     job = score(engine, nli="no-such-org/no-such-nli", embedder=None)
     assert job["status"] == "failed"
     assert job["error"].startswith("Cannot load nli 'no-such-org/no-such-nli'") and "\n" not in job["error"]
+    assert "not in this machine's Hugging Face cache" in job["error"]
+    assert stored(engine)[GOOD.target]["length_ratio"] is None  # refused before any critic ran
 
 
 @pytest.mark.parametrize(

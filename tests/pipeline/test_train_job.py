@@ -74,7 +74,7 @@ def test_two_databases_with_the_same_run_id_never_share_a_model(tiny_seq2seq, tm
     assert status_b == "failed"
     assert job_rows.get(second, job_b)["error"].startswith("Cannot load student 'nobody/no-such-student'")
     # the same folder given explicitly: refused, run 1 of studio.db is not taken as this run's result
-    params = train_params("nobody/no-such-student", version="v2", output_dir=run_a["output_dir"])
+    params = train_params(tiny_seq2seq, version="v2", output_dir=run_a["output_dir"])
     job_c, status_c = run_train_job(second, params)
     error = job_rows.get(second, job_c)["error"]
     assert status_c == "failed" and "holds the model of another run" in error and "Traceback" not in error

@@ -31,8 +31,11 @@ def test_as_float_and_as_int_check_ranges():
         as_int(-4, "Samples per context", low=1)
 
 
-def test_model_spec_accepts_embedded_and_hub_ids_but_not_missing_paths(tmp_path):
+def test_model_spec_accepts_embedded_and_hub_ids_but_not_missing_paths(tmp_path, monkeypatch):
+    from models import availability
+
     assert model_spec("embedded", "teacher") == "embedded"
+    monkeypatch.setattr(availability, "hub_reachable", lambda: True)
     assert model_spec("HuggingFaceTB/SmolLM2-135M", "teacher") == "HuggingFaceTB/SmolLM2-135M"
     assert model_spec(str(tmp_path), "teacher") == str(tmp_path)
     with pytest.raises(FormError, match="does not exist"):
@@ -117,12 +120,16 @@ def test_score_params_use_the_score_jobs_own_validation():
 
 def test_job_table_shows_progress_rate_and_eta():
     now = dt.datetime(2026, 1, 1, 12, 0, 0)
+    phase = {"name": "generating", "unit": "samples", "done": 30, "total": 90, "from": 0,
+             "since": (now - dt.timedelta(seconds=60)).isoformat()}  # fmt: skip
     row = {
         "id": 7, "kind": "generate", "status": "running", "progress_done": 30, "progress_total": 90,
         "started_at": now - dt.timedelta(seconds=60), "finished_at": None, "error": None, "params": {}, "log": "",
+        "phase": phase,
     }  # fmt: skip
     [table_row] = job_table([row], now)
-    assert table_row[:6] == [7, "generate", "running", "30/90 (33%)", "0.5/s", "2m 00s"]
+    assert table_row[:6] == [7, "generate", "running", "generating: 30/90 samples (33%)", "30.0 samples/min",
+                             "2m 00s"]  # fmt: skip
     failed = {**row, "status": "failed", "error": "Cannot load teacher 'x': no such folder.\ntrace"}
     assert eta_text(failed, now) == ""
     assert job_table([failed], now)[0][-1] == "Cannot load teacher 'x': no such folder."
@@ -160,3 +167,39 @@ def test_the_shown_commands_parse_with_the_real_cli_to_the_same_settings(tmp_pat
     scoring = score_params(nli="", embedder="embedded", batch_size=64, device="cpu")
     args = build_parser().parse_args(shlex.split(score_command("sqlite:///s.db", scoring))[1:])
     assert (args.nli, args.embedder, args.batch_size, args.device) == (None, "embedded", 64, "cpu")
+
+
+def test_unset_means_use_the_default_for_empty_boxes_and_the_zero_a_number_box_sends():
+    from ui.forms import unset
+
+    assert all(unset(v) for v in (None, "", "  ", 0, 0.0, "0"))
+    assert not any(unset(v) for v in (1, 5e-5, "3", "abc"))
+
+
+def test_offline_a_hub_id_outside_the_local_cache_is_refused_before_queueing(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hub"))
+    with pytest.raises(FormError, match="Cannot load nli 'alisawuffles/roberta-large-wanli': it is not in"):
+        score_params(nli="alisawuffles/roberta-large-wanli", embedder="embedded", batch_size=64, device="cpu")
+    with pytest.raises(FormError, match="HF_HUB_OFFLINE is set"):
+        model_spec("nobody/no-such-student", "student")
+
+
+def test_the_nli_field_suggests_the_papers_model_only_where_it_can_load(monkeypatch, tmp_path):
+    from ui import job_forms
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hub"))
+    assert "roberta" not in job_forms.nli_placeholder() and "offline" in job_forms.nli_placeholder()
+    assert "**Offline:**" in job_forms.nli_note() and "HF_HUB_OFFLINE" in job_forms.nli_note()
+    monkeypatch.setattr(job_forms, "hub_reachable", lambda: True)
+    assert job_forms.nli_placeholder().startswith("e.g. alisawuffles/roberta-large-wanli")
+    assert "Offline" not in job_forms.nli_note()
+
+
+def test_an_emptied_evaluate_limit_means_every_row():
+    from ui.evaluate import form_params
+
+    for cleared in (None, "", 0):
+        assert form_params(1, "bench.jsonl", "auto", cleared, 0.7, 0)["limit"] is None
+    assert form_params(1, "bench.jsonl", "auto", 200, 0.7, 0)["limit"] == 200
