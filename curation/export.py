@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import json
-import math
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,12 +18,22 @@ from typing import Any
 from sqlalchemy import Engine, Select, select
 from sqlalchemy.orm import aliased
 
-from curation.recipe import UNIT_COLUMNS, Recipe
+from curation.importing import ImportFileError, import_jsonl, import_labelled, validate_jsonl
+from curation.recipe import Recipe
 from curation.select import selection_query
 from curation.versions import get_version, version_recipe
-from db.queries import insert_pairs
-from db.schema import SCORE_COLUMNS, contexts, pairs, sentences, version_pairs
-from pipeline.types import TASKS, Pair
+from db.schema import SCORE_COLUMNS, contexts, labels, pairs, sentences, version_pairs
+
+# the import side lives in curation.importing; these names stay importable from here
+__all__ = [
+    "ImportFileError",
+    "export_jsonl",
+    "import_jsonl",
+    "import_labelled",
+    "iter_export",
+    "safe_export_path",
+    "validate_jsonl",
+]
 
 CHUNK_ROWS = 5_000
 PROVENANCE_KEYS = (
@@ -38,19 +47,6 @@ PROVENANCE_KEYS = (
     "nli_model",
     "origin",
 )
-MAX_REPORTED_ERRORS = 50
-
-
-class ImportFileError(ValueError):
-    """A JSONL file with bad lines; ``errors`` lists every one as ``"line N: why"``."""
-
-    def __init__(self, path: Path, errors: list[str]):
-        self.errors = errors
-        shown = "; ".join(errors[:MAX_REPORTED_ERRORS])
-        more = f" (and {len(errors) - MAX_REPORTED_ERRORS} more)" if len(errors) > MAX_REPORTED_ERRORS else ""
-        super().__init__(
-            f"{path}: {len(errors)} bad line(s), nothing imported. Fix them and import again: {shown}{more}"
-        )
 
 
 # ---- export ---------------------------------------------------------------------------------------------
@@ -80,8 +76,11 @@ def _export_query(recipe: Recipe, version_id: int | None) -> Select:
             source_sentence.c.model.label("teacher"),
             source_sentence.c.sampling.label("sampling"),
             source_sentence.c.seed.label("seed"),
+            labels.c.decision.label("label_decision"),
+            labels.c.note.label("label_note"),
         )
         .outerjoin(contexts, contexts.c.id == pairs.c.context_id)
+        .outerjoin(labels, labels.c.pair_id == pairs.c.id)
         .outerjoin(source_sentence, source_sentence.c.id == pairs.c.source_sentence_id)
         .order_by(pairs.c.id)
     )
@@ -93,7 +92,7 @@ def _export_query(recipe: Recipe, version_id: int | None) -> Select:
 
 
 def export_record(row: Any, recipe_block: dict[str, Any]) -> dict[str, Any]:
-    """One JSONL object for a row of ``_export_query``. An imported pair keeps the provenance its file
+    """One JSONL object for a row of ``_export_query``; ``label`` is the human decision (or null). An imported pair keeps the provenance its file
     gave (origin included) wherever this database knows nothing better."""
     provenance = {
         "teacher": row.teacher,
@@ -119,6 +118,8 @@ def export_record(row: Any, recipe_block: dict[str, Any]) -> dict[str, Any]:
         "task": row.task,
         "scores": {column: getattr(row, column) for column in SCORE_COLUMNS},
         "provenance": provenance,
+        "label": row.label_decision,
+        "note": row.label_note or None,
         "recipe": recipe_block,
     }
 
@@ -178,101 +179,3 @@ def export_jsonl(
         temp.unlink(missing_ok=True)
         raise
     return count
-
-
-# ---- import ---------------------------------------------------------------------------------------------
-def _check_record(record: Any, task: str | None) -> str | None:
-    """Why a parsed line cannot be imported, or None when it is fine."""
-    if not isinstance(record, dict):
-        return "not a JSON object"
-    for key in ("source", "target"):
-        value = record.get(key)
-        if not isinstance(value, str) or not value.strip():
-            return f"'{key}' must be a non-empty string"
-    record_task = record.get("task", task or "paraphrase")
-    if record_task not in TASKS:
-        return f"task {record_task!r} is not one of {', '.join(TASKS)}"
-    if task is not None and record_task != task:
-        return f"task {record_task!r} differs from --task {task}"
-    scores = record.get("scores") or {}
-    if not isinstance(scores, dict):
-        return "'scores' must be an object"
-    for column, value in scores.items():
-        if column not in SCORE_COLUMNS:
-            return f"unknown score {column!r} (known: {', '.join(SCORE_COLUMNS)})"
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            return f"score {column} must be a number, not {value!r}"
-        if value < 0 or (column in UNIT_COLUMNS and value > 1):
-            return f"score {column}={value} is out of range"
-    provenance = record.get("provenance")
-    if provenance is not None and not isinstance(provenance, dict):
-        return "'provenance' must be an object"
-    return None
-
-
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    with path.open(encoding="utf-8", errors="strict") as handle:
-        for number, line in enumerate(handle, start=1):
-            if line.strip():
-                yield number, line
-
-
-def validate_jsonl(path: Path | str, task: str | None = None) -> int:
-    """Check every line of ``path``; return the number of records or raise ``ImportFileError`` listing all
-    bad lines by number."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"No such file: {path}")
-    errors, count = [], 0
-    try:
-        for number, line in _lines(path):
-            try:
-                problem = _check_record(json.loads(line), task)
-            except json.JSONDecodeError as exc:
-                problem = f"invalid JSON ({exc.msg})"
-            if problem:
-                errors.append(f"line {number}: {problem}")
-            count += 1
-    except UnicodeDecodeError as exc:
-        errors.append(f"line {count + 1}: not UTF-8 text ({exc.reason})")
-    if errors:
-        raise ImportFileError(path, errors)
-    if count == 0:
-        raise ValueError(f"{path} holds no records; nothing to import.")
-    return count
-
-
-def _to_pair(record: dict[str, Any], task: str | None) -> Pair:
-    provenance = dict(record.get("provenance") or {})
-    round_ = provenance.get("round")
-    return Pair(
-        source=record["source"],
-        target=record["target"],
-        task=record.get("task", task or "paraphrase"),
-        origin="imported",
-        round=round_ if isinstance(round_, int) and not isinstance(round_, bool) else 0,
-        provenance=provenance,
-        scores={k: float(v) for k, v in (record.get("scores") or {}).items() if v is not None},
-    )
-
-
-def import_jsonl(engine: Engine, path: Path | str, task: str | None = None) -> dict[str, Any]:
-    """Validate every line, then insert all pairs in one transaction (duplicates skipped and counted).
-
-    Given scores are kept; the score job fills in the missing ones. Returns ``{"file", "records",
-    "inserted", "duplicates"}``.
-    """
-    path = Path(path)
-    records = validate_jsonl(path, task)
-    inserted = 0
-    with engine.begin() as conn:
-        batch: list[Pair] = []
-        for _, line in _lines(path):
-            batch.append(_to_pair(json.loads(line), task))
-            if len(batch) >= CHUNK_ROWS:
-                inserted += insert_pairs(conn, batch)
-                batch = []
-        inserted += insert_pairs(conn, batch)
-    return {"file": str(path), "records": records, "inserted": inserted, "duplicates": records - inserted}
