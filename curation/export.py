@@ -45,6 +45,7 @@ PROVENANCE_KEYS = (
     "job",
     "embed_model",
     "nli_model",
+    "learned_model",
     "origin",
 )
 
@@ -103,6 +104,7 @@ def export_record(row: Any, recipe_block: dict[str, Any]) -> dict[str, Any]:
         "job": row.job_id,
         "embed_model": row.embed_model,
         "nli_model": row.nli_model,
+        "learned_model": row.learned_model,
         "origin": row.origin,
     }
     stored = row.provenance or {}

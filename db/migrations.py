@@ -42,9 +42,20 @@ def _pairs_score_error(conn: Connection) -> None:
         conn.exec_driver_sql("ALTER TABLE pairs ADD COLUMN score_error TEXT")
 
 
+def _pairs_learned(conn: Connection) -> None:
+    """``pairs.learned`` (a learned critic's probability), ``pairs.learned_model`` and the score's index."""
+    present = {column["name"] for column in inspect(conn).get_columns("pairs")}
+    if "learned" not in present:
+        conn.exec_driver_sql("ALTER TABLE pairs ADD COLUMN learned FLOAT")
+    if "learned_model" not in present:
+        conn.exec_driver_sql("ALTER TABLE pairs ADD COLUMN learned_model TEXT")
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_pairs_learned ON pairs (learned)")
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial_schema", _initial_schema),
     ("0002_pairs_score_error", _pairs_score_error),
+    ("0003_pairs_learned", _pairs_learned),
 ]
 
 

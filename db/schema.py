@@ -32,6 +32,7 @@ SCORE_COLUMNS: tuple[str, ...] = (
     "embed_cosine",  # cosine similarity of sentence embeddings
     "nli_forward",  # p(source entails target)
     "nli_backward",  # p(target entails source)
+    "learned",  # p(accept) from a critic trained on human labels (``impossible critic train``)
 )
 
 jobs = Table(
@@ -107,6 +108,7 @@ pairs = Table(
     # which models produced the semantic scores (for provenance in exports)
     Column("embed_model", Text),
     Column("nli_model", Text),
+    Column("learned_model", Text),  # which learned critic (folder and training-set hash) wrote ``learned``
     # equivalence cluster used by dedup: pairs in the same group say the same thing
     Column("dedup_group", Integer),
     # why scoring gave up on this pair (e.g. an empty source); such a pair is not retried

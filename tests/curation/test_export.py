@@ -81,6 +81,7 @@ def test_export_writes_the_selection_with_full_records(engine, tmp_path):
         "job": 1,
         "embed_model": "mini",
         "nli_model": "wanli",
+        "learned_model": None,
         "origin": "generated",
     }
     assert first["recipe"] == {**NLI.to_dict(), "hash": NLI.hash}
