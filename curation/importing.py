@@ -268,3 +268,15 @@ def import_labelled(
 def import_jsonl(engine: Engine, path: Path | str, task: str | None = None) -> dict[str, Any]:
     """``import_labelled`` for a JSONL file (the studio's Import button)."""
     return import_labelled(engine, path, "jsonl", task)
+
+
+def read_labelled(path: Path | str, fmt: str = "jsonl", task: str | None = None) -> list[dict[str, Any]]:
+    """The labelled records of a file (validated like an import; unlabelled lines are left out), each with
+    its ``task`` filled in: training data for a learned critic without importing it."""
+    path = Path(path)
+    validate_file(path, fmt, task)
+    out = []
+    for _, record, _ in _records(path, fmt, task):
+        if record.get("label") is not None:
+            out.append({**record, "task": record.get("task", task or "paraphrase")})
+    return out
