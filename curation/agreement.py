@@ -225,7 +225,7 @@ def _fmt(value: float | None, spec: str = ".3f") -> str:
 def agreement_table(rows: list[dict[str, Any]], target: float) -> str:
     """A fixed-width table, then one ``auc_<column>=<value>`` line per column (for scripts)."""
     head = (
-        f"{'column':<14}{'scored':>7}{'unscored':>9}{'auc':>7}  {'95% interval':<14}{'recipe':<16}"
+        f"{'column':<14}{'scored':>7}{'unscored':>9}{'auc':>7}  {'95% interval':<16}{'recipe':<18}"
         f"{'prec':>6}{'recall':>7}   cut for precision >= {target:g} (its recall)"
     )
     lines = [head]
@@ -237,8 +237,8 @@ def agreement_table(rows: list[dict[str, Any]], target: float) -> str:
             sign = ">=" if r["target_bound"] == "min" else "<="
             cut = f"{sign} {r['target_threshold']:.3f} (recall {r['target_recall']:.3f})"
         lines.append(
-            f"{r['column']:<14}{r['scored']:>7}{r['unscored']:>9}{_fmt(r['auc']):>7}  {interval:<14}"
-            f"{(r['recipe_check'] or '—'):<16}{_fmt(r['precision'], '.2f'):>6}{_fmt(r['recall'], '.2f'):>7}   {cut}"
+            f"{r['column']:<14}{r['scored']:>7}{r['unscored']:>9}{_fmt(r['auc']):>7}  {interval:<16}"
+            f"{(r['recipe_check'] or '—'):<18}{_fmt(r['precision'], '.2f'):>6}{_fmt(r['recall'], '.2f'):>7}   {cut}"
         )
     lines += [f"auc_{r['column']}={r['auc']:.4f}" for r in rows]
     return "\n".join(lines)
