@@ -64,6 +64,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--background", action="store_true", help="only queue the job for a worker")
     p.set_defaults(handler=cmd_critic_train)
 
+    p = subparsers.add_parser(
+        "report",
+        help="dataset report of a version (pairs, lengths, CosSim, H2/H3, MSTTR, Jaccard, self-BLEU) "
+        "beside the paper's DIMPLE row",
+        description="Computed once per version and stored with it (--refresh computes it again).",
+    )
+    add_db_argument(p)
+    p.add_argument("--version", required=True, metavar="NAME", help="version name or id")
+    p.add_argument("--compare", default=None, metavar="NAME", help="a second version, side by side")
+    p.add_argument("--refresh", action="store_true", help="recompute and store the report(s) again")
+    p.set_defaults(handler=cmd_report)
+
 
 def cmd_agreement(args: argparse.Namespace) -> int:
     from curation.agreement import agreement, agreement_table
@@ -122,4 +134,13 @@ def cmd_critic_train(args: argparse.Namespace) -> int:
         f"{meta['features']} features, training set {meta['training_hash'][:12]}, {meta['train_seconds']}s"
     )
     print(f"cv_auc={meta['cv_auc']:.4f}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from curation.report import report_table, version_report
+
+    engine = connect(args.db)
+    names = [args.version] + ([args.compare] if args.compare else [])
+    print(report_table([version_report(engine, name, refresh=args.refresh) for name in names]))
     return 0

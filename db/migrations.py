@@ -52,10 +52,16 @@ def _pairs_learned(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_pairs_learned ON pairs (learned)")
 
 
+def _version_reports(conn: Connection) -> None:
+    """``version_reports``: a version's dataset report, stored once computed."""
+    schema.version_reports.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial_schema", _initial_schema),
     ("0002_pairs_score_error", _pairs_score_error),
     ("0003_pairs_learned", _pairs_learned),
+    ("0004_version_reports", _version_reports),
 ]
 
 

@@ -146,6 +146,14 @@ version_pairs = Table(
     Column("pair_id", Integer, ForeignKey("pairs.id"), primary_key=True),
 )
 
+version_reports = Table(
+    "version_reports",
+    metadata,
+    Column("version_id", Integer, ForeignKey("versions.id"), primary_key=True),
+    Column("report", JSON, nullable=False),  # curation.report.dataset_report, computed once per version
+    Column("created_at", DateTime, nullable=False, server_default=func.now()),
+)
+
 training_runs = Table(
     "training_runs",
     metadata,

@@ -51,3 +51,37 @@ def test_bad_mrpc_line_is_reported_by_number(db_url, tmp_path, capsys):
     path.write_text("1\t1\t2\tA.\tB.\nx\t1\t2\tA.\tB.\n")
     code, _, err = run(capsys, "import", "--db", db_url, "--format", "mrpc", str(path))
     assert code == 2 and "line 2: quality 'x' must be 0 or 1" in err and "nothing imported" in err
+
+
+def test_report_prints_two_versions_beside_dimple(db_url, tmp_path, capsys):
+    run(capsys, "import", "--db", db_url, "--format", "mrpc", str(write_mrpc(tmp_path / "m.txt")))
+    assert run(capsys, "score", "--db", db_url, "--embedder", "none")[0] == 0
+    run(
+        capsys,
+        "version",
+        "save",
+        "--db",
+        db_url,
+        "--name",
+        "all",
+        "--min",
+        "length=0",
+        "--max",
+        "length=3",
+        "--max",
+        "rouge=1",
+        "--min",
+        "numbers=0",
+        "--no-dedup",
+    )
+    run(capsys, "version", "save", "--db", db_url, "--name", "none", "--min", "embed=1")
+    code, out, _ = run(capsys, "report", "--db", db_url, "--version", "all", "--compare", "none")
+    lines = out.splitlines()
+    assert code == 0 and lines[0].split()[:3] == ["version", "pairs", "source_len"]
+    assert [line.split()[0] for line in lines[1:3]] == ["all", "none"] and lines[3].startswith(
+        "DIMPLE (paper)"
+    )
+    # accepted pairs are in every version, rejected ones in none
+    assert lines[1].split()[1] == lines[2].split()[1] == "2"
+    code, _, err = run(capsys, "report", "--db", db_url, "--version", "missing")
+    assert code == 2 and err.startswith("error:")

@@ -26,6 +26,6 @@ def test_an_old_database_gains_the_learned_columns_and_keeps_its_rows(tmp_path):
     columns = {c["name"] for c in inspect(engine).get_columns("pairs")}
     assert {"learned", "learned_model"} <= columns
     assert "ix_pairs_learned" in {i["name"] for i in inspect(engine).get_indexes("pairs")}
-    assert applied(engine)[-1] == "0003_pairs_learned"
+    assert "0003_pairs_learned" in applied(engine)
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT source, learned FROM pairs").all() == [("A.", None)]
