@@ -182,8 +182,8 @@ def render(ctx: AppContext) -> None:
         result = import_jsonl(ctx.engine, file_path, None if task_value == "from file" else task_value)
         return (
             f"Imported **{result['inserted']:,}** new pairs from {result['records']:,} lines "
-            f"({result['duplicates']:,} already present). Run a scoring job on the Generate page to fill in "
-            "missing scores."
+            f"({result['duplicates']:,} already present); human labels: {result['accepted']:,} accept, "
+            f"{result['rejected']:,} reject. Run a scoring job on the Generate page to fill in missing scores."
         )
 
     @user_errors
