@@ -110,6 +110,8 @@ def train(params: dict[str, Any], engine: Engine, log=print) -> dict[str, Any]:
     log(f"embedded {len(rows)} labelled pairs in {time.monotonic() - started:.1f}s; fitting")
     critic = fit_critic(
         score_matrix(rows, columns),
+        sources,
+        targets,
         u,
         v,
         y,

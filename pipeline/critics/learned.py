@@ -36,4 +36,5 @@ def learned_probabilities(
     if not rows:
         return np.zeros(0)
     u, v = pair_vectors(embedder, [r["source"] for r in rows], [r["target"] for r in rows], batch_size)
-    return critic.predict(score_matrix(rows, critic.score_columns), u, v)
+    sources, targets = [r["source"] for r in rows], [r["target"] for r in rows]
+    return critic.predict(score_matrix(rows, critic.score_columns), sources, targets, u, v)

@@ -182,8 +182,9 @@ def test_cli_critic_train_prints_candidates_and_refuses_too_few(db_url, tmp_path
     source = write(tmp_path / "labels.jsonl", labelled_records(40))
     assert main(["critic", "train", "--db", db_url, "--from", str(source), "--out", str(tmp_path / "c")]) == 0
     out = capsys.readouterr().out
-    assert "candidate logistic C=0.1: cross-validated AUC" in out and out.splitlines()[-1].startswith(
-        "cv_auc="
+    assert (
+        "candidate logistic, scores + overlap + vectors, C=0.03: cross-validated AUC" in out
+        and out.splitlines()[-1].startswith("cv_auc=")
     )
     few = write(tmp_path / "few.jsonl", labelled_records(5))
     assert main(["critic", "train", "--db", db_url, "--from", str(few), "--out", str(tmp_path / "d")]) == 1
