@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "cli.generate_cmds",
     "cli.score_cmds",
     "cli.curation_cmds",
+    "cli.quality_cmds",
     "cli.student_cmds",
     "cli.jobs_cmds",
     "cli.demo_cmds",

@@ -58,11 +58,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_export)
 
     p = subparsers.add_parser(
-        "import", help="add pairs from a JSONL file (every line validated first; scored later by `score`)"
+        "import",
+        help="add pairs (and human labels) from a file (every line validated first; scored later by `score`)",
     )
     add_db_argument(p)
     p.add_argument(
-        "file", type=Path, help='JSONL with {"source", "target"[, "task", "scores", "provenance"]}'
+        "file",
+        type=Path,
+        help='JSONL with {"source", "target"[, "task", "scores", "provenance", "label", "note"]}, '
+        "or an MRPC / SICK TSV with --format",
+    )
+    p.add_argument(
+        "--format",
+        choices=("jsonl", "mrpc", "sick"),
+        default="jsonl",
+        help="jsonl (default); mrpc: quality 1/0 -> accept/reject, sentence1 = source; "
+        "sick: ENTAILMENT -> accept, NEUTRAL/CONTRADICTION -> reject",
     )
     p.add_argument(
         "--task", choices=TASKS, default=None, help="task for lines without one (default paraphrase)"
@@ -140,13 +151,15 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from curation.export import import_jsonl
+    from curation.importing import import_labelled
 
-    result = import_jsonl(connect(args.db), args.file, task=args.task)
+    result = import_labelled(connect(args.db), args.file, fmt=args.format, task=args.task)
     print(
         f"imported {result['inserted']} new pairs from {result['file']} "
         f"({result['duplicates']} already present); run `impossible score` to score them"
     )
+    if result["accepted"] or result["rejected"]:
+        print(f"human labels: {result['accepted']} accept, {result['rejected']} reject")
     return 0
 
 

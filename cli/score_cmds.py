@@ -51,6 +51,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="NAME=VALUE",
         help="the same for an upper bound, e.g. rouge_l=0.95 or length=none",
     )
+    p.add_argument(
+        "--critic",
+        default=None,
+        metavar="DIR",
+        help="a learned critic's folder (`impossible critic train`): writes its p(accept) into `learned`",
+    )
     p.add_argument("--batch-size", type=int, default=512, help="pairs per committed batch (default 512)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1, ...")
     p.add_argument(
@@ -95,6 +101,8 @@ def score_params(args: argparse.Namespace) -> dict[str, Any]:
         "device": args.device,
         "dedup_threshold": args.dedup_threshold,
     }
+    if args.critic:
+        params["critic"] = args.critic
     try:
         settings = ScoreSettings.from_params(params)
     except UserError as exc:

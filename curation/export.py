@@ -3,7 +3,7 @@
 Each exported line is ``{"id", "source", "target", "task", "scores", "provenance", "recipe"}`` and reads with
 ``datasets.load_dataset("json", data_files=...)``. Export streams rows in chunks into a temporary file in
 the destination folder and renames it only when complete, so a crash or a full disk never leaves a file
-that looks finished. Importing (``curation.jsonl_import``, re-exported here) validates every line first.
+that looks finished. Importing (``curation.importing``, re-exported here) validates every line first.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from typing import Any
 from sqlalchemy import Engine, Select, select
 from sqlalchemy.orm import aliased
 
-from curation.jsonl_import import ImportFileError, import_jsonl, validate_jsonl
+from curation.importing import ImportFileError, import_jsonl, import_labelled, validate_jsonl
 from curation.recipe import Recipe
 from curation.select import selection_query
 from curation.versions import get_version, version_recipe
-from db.schema import SCORE_COLUMNS, contexts, pairs, sentences, version_pairs
+from db.schema import SCORE_COLUMNS, contexts, labels, pairs, sentences, version_pairs
 
 CHUNK_ROWS = 5_000
 PROVENANCE_KEYS = (
@@ -35,17 +35,20 @@ PROVENANCE_KEYS = (
     "job",
     "embed_model",
     "nli_model",
+    "learned_model",
     "origin",
 )
 #: The longest file name (one path component) Linux, macOS and Windows file systems accept.
 MAX_NAME_BYTES = 255
 
+# the import side lives in curation.importing; these names stay importable from here
 __all__ = [
     "ImportFileError",
     "check_file_name",
     "export_jsonl",
     "export_record",
     "import_jsonl",
+    "import_labelled",
     "iter_export",
     "safe_export_path",
     "validate_jsonl",
@@ -98,8 +101,11 @@ def _export_query(recipe: Recipe, version_id: int | None) -> Select:
             source_sentence.c.model.label("teacher"),
             source_sentence.c.sampling.label("sampling"),
             source_sentence.c.seed.label("seed"),
+            labels.c.decision.label("label_decision"),
+            labels.c.note.label("label_note"),
         )
         .outerjoin(contexts, contexts.c.id == pairs.c.context_id)
+        .outerjoin(labels, labels.c.pair_id == pairs.c.id)
         .outerjoin(source_sentence, source_sentence.c.id == pairs.c.source_sentence_id)
         .order_by(pairs.c.id)
     )
@@ -111,7 +117,7 @@ def _export_query(recipe: Recipe, version_id: int | None) -> Select:
 
 
 def export_record(row: Any, recipe_block: dict[str, Any]) -> dict[str, Any]:
-    """One JSONL object for a row of ``_export_query``. An imported pair keeps the provenance its file
+    """One JSONL object for a row of ``_export_query``; ``label`` is the human decision (or null). An imported pair keeps the provenance its file
     gave (origin included) wherever this database knows nothing better."""
     provenance = {
         "teacher": row.teacher,
@@ -122,6 +128,7 @@ def export_record(row: Any, recipe_block: dict[str, Any]) -> dict[str, Any]:
         "job": row.job_id,
         "embed_model": row.embed_model,
         "nli_model": row.nli_model,
+        "learned_model": row.learned_model,
         "origin": row.origin,
     }
     stored = row.provenance or {}
@@ -137,6 +144,8 @@ def export_record(row: Any, recipe_block: dict[str, Any]) -> dict[str, Any]:
         "task": row.task,
         "scores": {column: getattr(row, column) for column in SCORE_COLUMNS},
         "provenance": provenance,
+        "label": row.label_decision,
+        "note": row.label_note or None,
         "recipe": recipe_block,
     }
 

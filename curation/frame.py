@@ -291,7 +291,7 @@ def load_frame(engine: Engine) -> ScoreFrame:
     and every label from the database."""
     signature = data_signature(engine)
     arrays = frame_store.load(engine, signature[0])
-    if arrays is None:
+    if arrays is None or any(f"score_{c}" not in arrays for c in SCORE_COLUMNS):  # older copy: re-read
         arrays = read_arrays(engine)
         frame_store.save(engine, signature[0], arrays)
     return ScoreFrame(

@@ -30,6 +30,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "numbers": ("numbers_ok",),
     "embed": ("embed_cosine",),
     "cosine": ("embed_cosine",),
+    "critic": ("learned",),
 }
 
 DEDUP_REASON = "duplicate"

@@ -61,11 +61,28 @@ def _jobs_phase(conn: Connection) -> None:
         conn.exec_driver_sql(f"ALTER TABLE jobs ADD COLUMN phase {kind}")
 
 
+def _pairs_learned(conn: Connection) -> None:
+    """``pairs.learned`` (a learned critic's probability), ``pairs.learned_model`` and the score's index."""
+    present = {column["name"] for column in inspect(conn).get_columns("pairs")}
+    if "learned" not in present:
+        conn.exec_driver_sql("ALTER TABLE pairs ADD COLUMN learned FLOAT")
+    if "learned_model" not in present:
+        conn.exec_driver_sql("ALTER TABLE pairs ADD COLUMN learned_model TEXT")
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_pairs_learned ON pairs (learned)")
+
+
+def _version_reports(conn: Connection) -> None:
+    """``version_reports``: a version's dataset report, stored once computed."""
+    schema.version_reports.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial_schema", _initial_schema),
     ("0002_pairs_score_error", _pairs_score_error),
     ("0003_database_identity", _database_identity),
     ("0004_jobs_phase", _jobs_phase),
+    ("0005_pairs_learned", _pairs_learned),
+    ("0006_version_reports", _version_reports),
 ]
 
 

@@ -41,6 +41,7 @@ SCORE_COLUMNS: tuple[str, ...] = (
     "embed_cosine",  # cosine similarity of sentence embeddings
     "nli_forward",  # p(source entails target)
     "nli_backward",  # p(target entails source)
+    "learned",  # p(accept) from a critic trained on human labels (``impossible critic train``)
 )
 
 jobs = Table(
@@ -119,6 +120,7 @@ pairs = Table(
     # which models produced the semantic scores (for provenance in exports)
     Column("embed_model", Text),
     Column("nli_model", Text),
+    Column("learned_model", Text),  # which learned critic (folder and training-set hash) wrote ``learned``
     # equivalence cluster used by dedup: pairs in the same group say the same thing
     Column("dedup_group", Integer),
     # why scoring gave up on this pair (e.g. an empty source); such a pair is not retried
@@ -154,6 +156,14 @@ version_pairs = Table(
     metadata,
     Column("version_id", Integer, ForeignKey("versions.id"), primary_key=True),
     Column("pair_id", Integer, ForeignKey("pairs.id"), primary_key=True),
+)
+
+version_reports = Table(
+    "version_reports",
+    metadata,
+    Column("version_id", Integer, ForeignKey("versions.id"), primary_key=True),
+    Column("report", JSON, nullable=False),  # curation.report.dataset_report, computed once per version
+    Column("created_at", DateTime, nullable=False, server_default=func.now()),
 )
 
 training_runs = Table(

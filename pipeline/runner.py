@@ -35,6 +35,7 @@ HANDLERS: dict[str, str] = {
     "train": "pipeline.train_job:run",
     "evaluate": "pipeline.evaluate_job:run",
     "distill": "pipeline.distill_job:run",
+    "critic": "pipeline.critic_job:run",
 }
 
 STALE_AFTER_S = 60.0

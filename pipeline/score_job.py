@@ -12,6 +12,7 @@ gate              {}          ``{"min": {col: v}, "max": {col: v}}`` overrides o
 batch_size        512         pairs per committed batch
 device            "auto"      "cpu", "cuda", "cuda:1", ... ("auto" = CUDA when present)
 dedup_threshold   0.75        mutual score at which two sentences count as the same (``critics.dedup``)
+critic            null        a learned critic's folder (``impossible critic train``): fills ``learned``
 ================  ==========  ==============================================================================
 
 Stages: (1) length ratio, ROUGE-L and numbers on every pair missing one; (2) embedding cosine on the
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import ColumnElement, Engine, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Engine, and_, bindparam, func, select, update
 
 from db.schema import pairs
 from pipeline.critics import dedup, lexical, semantic
@@ -54,11 +55,20 @@ class ScoreSettings:
     batch_size: int = 512
     device: str = "auto"
     dedup_threshold: float = dedup.DEFAULT_DEDUP_THRESHOLD
+    critic: str | None = None
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> ScoreSettings:
         """Raise ``UserError`` naming the first bad parameter."""
-        unknown = set(params) - {"nli", "embedder", "gate", "batch_size", "device", "dedup_threshold"}
+        unknown = set(params) - {
+            "nli",
+            "embedder",
+            "gate",
+            "batch_size",
+            "device",
+            "dedup_threshold",
+            "critic",
+        }
         if unknown:
             raise UserError(f"Unknown score parameter(s): {', '.join(sorted(unknown))}.")
         try:
@@ -83,6 +93,7 @@ class ScoreSettings:
             batch_size=batch_size,
             device=str(params.get("device") or "auto"),
             dedup_threshold=float(threshold),
+            critic=model("critic", None),
         )
 
 
@@ -307,7 +318,42 @@ def build_stages(settings: ScoreSettings) -> list[Stage]:
                 chunk=lambda: model_batch_size(settings.device),
             )
         )
+    if settings.critic:
+        stages.append(learned_stage(settings))
     return stages
+
+
+def learned_stage(settings: ScoreSettings) -> Stage:
+    """The learned critic on the pairs of its task that lack ``learned`` and pass the cheap gate."""
+    from models.learned_critic import load_critic
+    from models.loading import ModelLoadError
+    from pipeline.critics.learned import learned_probabilities
+
+    try:
+        critic = load_critic(settings.critic)
+    except ModelLoadError as exc:
+        raise UserError(str(exc)) from exc
+    pending = and_(
+        pairs.c.score_error.is_(None),
+        pairs.c.learned.is_(None),
+        *[pairs.c[c].is_not(None) for c in lexical.CHEAP_COLUMNS],
+        settings.gate.task_predicate(critic.task, lexical.CHEAP_COLUMNS),
+    )
+
+    def make_scorer() -> Scorer:
+        embedder = load_model("load_embedder", critic.embedder, settings.device)
+        batch = model_batch_size(settings.device)
+
+        def score(rows: list[Row]) -> list[Row]:
+            probabilities = learned_probabilities(critic, embedder, rows, batch)
+            return [
+                {"id": r["id"], "learned": float(p), "learned_model": critic.name}
+                for r, p in zip(rows, probabilities, strict=True)
+            ]
+
+        return score
+
+    return Stage("learned critic", pending, ("learned", "learned_model"), make_scorer)
 
 
 def assign_dedup_groups(ctx: JobContext, threshold: float, chunk: int = 20_000) -> None:

@@ -22,6 +22,7 @@ PAGES: list[tuple[str, str]] = [
     ("Generate", "ui.generate"),
     ("Curate", "ui.curate"),
     ("Review", "ui.review"),
+    ("Critics", "ui.critics"),
     ("Versions", "ui.versions"),
     ("Train", "ui.train"),
     ("Evaluate", "ui.evaluate"),

@@ -19,6 +19,7 @@ TITLES = {
     "length_ratio": "Length ratio target / source",
     "numbers_ok": "Numbers kept (1 = all present)",
     "embed_cosine": "Embedding cosine",
+    "learned": "Learned critic p(accept)",
 }
 
 

@@ -32,6 +32,7 @@ THRESHOLDS: tuple[Threshold, ...] = (
     Threshold("min", "nli_forward", "NLI source ⇒ target ≥", 0.0, 1.0, 0.01, 0.75),
     Threshold("min", "nli_backward", "NLI target ⇒ source ≥", 0.0, 1.0, 0.01, 0.75),
     Threshold("min", "embed_cosine", "Embedding cosine ≥", 0.0, 1.0, 0.01, 0.8),
+    Threshold("min", "learned", "Learned critic ≥ (impossible critic train)", 0.0, 1.0, 0.01, 0.5),
     Threshold("max", "rouge_l", "ROUGE-L ≤ (dissimilarity)", 0.0, 1.0, 0.01, 0.75),
     Threshold("min", "length_ratio", "Length ratio ≥", 0.0, 3.0, 0.05, 0.8),
     Threshold("max", "length_ratio", "Length ratio ≤ (compression in summary mode)", 0.0, 3.0, 0.05, 1.5),

@@ -16,6 +16,7 @@ SHORT = {
     "length_ratio": "len",
     "numbers_ok": "num",
     "embed_cosine": "cos",
+    "learned": "learned",
 }
 CRITIC_COLUMNS = ["critic", "threshold", "removes (alone)", "only it removes", "loosen to", "would add"]
 

@@ -13,6 +13,8 @@ from typing import Any
 import gradio as gr
 
 from curation.export import export_jsonl, import_jsonl, safe_export_path
+from curation.report import COLUMNS as REPORT_COLUMNS
+from curation.report import report_rows, version_report
 from curation.versions import diff_versions, get_version, list_versions, save_version, version_recipe
 from pipeline.types import TASKS
 from ui.common import current_recipe, received_upload, user_errors, without_path
@@ -91,7 +93,16 @@ def render(ctx: AppContext) -> None:
                 right = gr.Dropdown([], label="with", scale=2)
                 compare = gr.Button("Compare", scale=1)
                 load_recipe = gr.Button("Load left version into Curate", scale=1)
+                report_btn = gr.Button("Dataset report", scale=1)
             diff_md = gr.Markdown()
+            report_table = gr.Dataframe(
+                headers=["version", *REPORT_COLUMNS], interactive=False, wrap=True, visible=False
+            )
+            gr.Markdown(
+                "Report: computed once per version and stored; the paper's DIMPLE row for reference. "
+                "Column definitions are in the README (*Dataset report*).",
+                elem_classes="id-hint",
+            )
     with gr.Row(equal_height=False):
         with gr.Column():
             gr.Markdown("#### Export JSONL")
@@ -135,6 +146,14 @@ def render(ctx: AppContext) -> None:
         return diff_markdown(diff_versions(ctx.engine, a, b))
 
     @user_errors
+    def dataset_report(a: str, b: str) -> Any:
+        if not a:
+            raise FormError("Pick a version (left; a different right one is shown beside it).")
+        names = [a] + ([b] if b and b != a else [])
+        rows = report_rows([version_report(ctx.engine, name) for name in names])
+        return gr.Dataframe(value=rows, visible=True)
+
+    @user_errors
     def export_file(which_value: str, name_value: str, recipe_value: dict | None) -> list[Any]:
         if which_value == CURRENT:
             recipe = current_recipe(ctx.engine, recipe_value)
@@ -164,8 +183,8 @@ def render(ctx: AppContext) -> None:
             raise FormError(without_path(str(exc), upload, file_path)) from None
         return (
             f"Imported **{result['inserted']:,}** new pairs from {result['records']:,} lines "
-            f"({result['duplicates']:,} already present). Run a scoring job on the Generate page to fill in "
-            "missing scores."
+            f"({result['duplicates']:,} already present); human labels: {result['accepted']:,} accept, "
+            f"{result['rejected']:,} reject. Run a scoring job on the Generate page to fill in missing scores."
         )
 
     @user_errors
@@ -177,6 +196,7 @@ def render(ctx: AppContext) -> None:
     recipe_state.change(lambda value: value, recipe_state, recipe_view, api_visibility="private")
     save.click(save_current, [name, recipe_state], [save_msg, *listing], api_name="save_version")
     compare.click(compare_versions, [left, right], diff_md, api_name="compare_versions")
+    report_btn.click(dataset_report, [left, right], report_table, api_name="version_report")
     export.click(
         export_file, [which, file_name, recipe_state], [export_msg, download], api_name="export_jsonl"
     )

@@ -70,7 +70,7 @@ def test_export_writes_the_selection_with_full_records(engine, tmp_path):
     records = read(out)
     assert [r["id"] for r in records] == selected_ids(engine, NLI).tolist() == [pair_id, accepted]
     first = records[0]
-    assert set(first) == {"id", "source", "target", "task", "scores", "provenance", "recipe"}
+    assert set(first) == {"id", "source", "target", "task", "scores", "provenance", "label", "note", "recipe"}
     assert first["scores"]["rouge_l"] == 0.4 and first["task"] == "paraphrase"
     assert first["provenance"] == {
         "teacher": "tiny-teacher",
@@ -81,6 +81,7 @@ def test_export_writes_the_selection_with_full_records(engine, tmp_path):
         "job": 1,
         "embed_model": "mini",
         "nli_model": "wanli",
+        "learned_model": None,
         "origin": "generated",
     }
     assert first["recipe"] == {**NLI.to_dict(), "hash": NLI.hash}

@@ -16,6 +16,7 @@ EXPECTED_API = {
     "curate", "curate_prev_page", "curate_next_page", "reset_recipe", "curate_task", "load_curate",
     "review_queue", "review_open", "accept", "reject", "skip", "label_pair",
     "save_version", "compare_versions", "load_version_recipe", "export_jsonl", "import_jsonl", "list_versions",
+    "version_report", "agreement", "use_threshold", "train_critic", "score_with_critic",
 }  # fmt: skip
 
 
