@@ -42,20 +42,34 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
-def format_job(row: dict) -> str:
+def format_job(row: dict, rate: str = "") -> str:
     progress = (
         f"{row['progress_done']}/{row['progress_total']}"
         if row["progress_total"]
         else str(row["progress_done"])
     )
     error = f"  error: {row['error'].splitlines()[0]}" if row["error"] else ""
-    return f"{row['id']:>5}  {row['kind']:<9} {row['status']:<16} {progress:<14} {row['created_at']:%Y-%m-%d %H:%M}{error}"
+    rate = f"  {rate}" if rate else ""
+    return f"{row['id']:>5}  {row['kind']:<9} {row['status']:<16} {progress:<14} {row['created_at']:%Y-%m-%d %H:%M}{rate}{error}"
+
+
+def _generation_rate(engine, row: dict) -> str:
+    """``12.34 sentences/s`` (and the backend) for a running generate job, else empty."""
+    if row["kind"] != "generate" or row["status"] not in ("running", "cancel_requested"):
+        return ""
+    from db.queries import generation_stats
+
+    stats = generation_stats(engine, row["id"], row["started_at"])
+    seconds = (job_rows.now() - row["started_at"]).total_seconds() if row["started_at"] else 0
+    if seconds <= 0 or not stats["since"]:
+        return ""
+    return f"{stats['since'] / seconds:.2f} sentences/s ({stats['backend']})"
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
     engine = connect(args.db)
     for row in job_rows.recent(engine, args.limit):
-        print(format_job(row))
+        print(format_job(row, _generation_rate(engine, row)))
     return 0
 
 

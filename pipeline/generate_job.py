@@ -24,7 +24,7 @@ from db.schema import contexts as contexts_table
 from db.schema import sentences as sentences_table
 from pipeline.pairing import CandidateSentence, make_pairs
 from pipeline.runner import JobContext, UserError
-from pipeline.types import TASKS
+from pipeline.types import BACKENDS, TASKS
 
 DEFAULTS: dict[str, Any] = {
     "teacher": "embedded",
@@ -40,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
     "context_temperature": 1.0,
     "seed": 0,
     "device": "auto",
+    "backend": "auto",  # teacher decoding: auto | torch | ctranslate2 | vllm
     "batch_contexts": 4,
     "round": 0,
 }
@@ -85,6 +86,8 @@ def validate_params(params: dict[str, Any]) -> dict[str, Any]:
             raise UserError(f"{name} must be greater than 0, got {p[name]!r}.")
     if not _is_number(p["top_p"]) or not 0 < p["top_p"] <= 1:
         raise UserError(f"top_p must be in (0, 1], got {p['top_p']!r}.")
+    if p["backend"] not in BACKENDS:
+        raise UserError(f"Unknown backend {p['backend']!r}; use one of: {', '.join(BACKENDS)}.")
     if not _is_int(p["seed"]):
         raise UserError(f"seed must be a whole number, got {p['seed']!r}.")
     if p["corpus"] is not None and not Path(str(p["corpus"])).expanduser().is_file():
@@ -92,14 +95,18 @@ def validate_params(params: dict[str, Any]) -> dict[str, Any]:
     return p
 
 
-def _load_teacher(p: dict[str, Any]):
+def _load_teacher(ctx: JobContext, p: dict[str, Any]):
+    """The teacher behind the job's backend (``auto`` logs why when it falls back to torch)."""
     from models.loading import ModelLoadError
-    from models.teacher import load_teacher
+    from pipeline.backends import load_decoder
 
     try:
-        return load_teacher(p["teacher"], p["device"])
+        decoder = load_decoder(p["teacher"], p["device"], p["backend"], log=ctx.log)
     except ModelLoadError as exc:
         raise UserError(str(exc)) from exc
+    detail = f" ({decoder.quantization})" if decoder.quantization else ""
+    ctx.log(f"teacher decoding: {decoder.backend}{detail}, {decoder.name}")
+    return decoder
 
 
 def _stored_contexts(ctx: JobContext) -> list[dict[str, Any]]:
@@ -118,7 +125,7 @@ def _make_contexts(ctx: JobContext, p: dict[str, Any], teacher_holder: list) -> 
         found = read_corpus(p["corpus"])[: p["contexts"]]
     else:
         ctx.log(f"sampling {p['contexts']} contexts from the teacher")
-        teacher_holder.append(_load_teacher(p))
+        teacher_holder.append(_load_teacher(ctx, p))
         found = sample_contexts(
             teacher_holder[0], p["contexts"], p["seed"], temperature=p["context_temperature"]
         )
@@ -139,9 +146,13 @@ def _make_contexts(ctx: JobContext, p: dict[str, Any], teacher_holder: list) -> 
 
 
 def _store_batch(
-    conn: Connection, ctx: JobContext, p: dict[str, Any], teacher_name: str, batch, results, settings
+    conn: Connection, ctx: JobContext, p: dict[str, Any], decoder, batch, results, settings
 ) -> tuple[int, int]:
-    """Write one batch's sentences and pairs and mark its contexts generated; return (sentences, pairs)."""
+    """Write one batch's sentences and pairs and mark its contexts generated; return (sentences, pairs).
+
+    The decoding backend is part of every row's sampling record (``sampling["backend"]``)."""
+    teacher_name = decoder.name
+    sampling = {**settings.as_dict(), **decoder.provenance}
     sentence_rows, new_pairs = [], 0
     for context, samples in zip(batch, results, strict=True):
         for s in samples:
@@ -153,7 +164,7 @@ def _store_batch(
                         "sample_index": s.sample_index,
                         "text": s.sentence,
                         "model": teacher_name,
-                        "sampling": settings.as_dict(),
+                        "sampling": sampling,
                         "seed": p["seed"] + context["seq"],
                         "round": p["round"],
                     }
@@ -177,7 +188,8 @@ def _store_batch(
         ]
         provenance = {
             "teacher": teacher_name,
-            "sampling": settings.as_dict(),
+            "sampling": sampling,
+            "backend": decoder.backend,
             "seed": p["seed"] + context["seq"],
             "job_id": ctx.job_id,
         }
@@ -193,7 +205,7 @@ def _store_batch(
 
 def run(ctx: JobContext) -> None:
     """Run (or resume) a generate job: see the module docstring."""
-    from pipeline.generate import SamplingSettings, generate_first_sentences
+    from pipeline.generate import SamplingSettings
 
     p = validate_params(ctx.params)
     teacher_holder: list = []
@@ -215,15 +227,16 @@ def run(ctx: JobContext) -> None:
         if not batch:
             continue
         if not teacher_holder:
-            teacher_holder.append(_load_teacher(p))
-        teacher = teacher_holder[0]
+            teacher_holder.append(_load_teacher(ctx, p))
+        decoder = teacher_holder[0]
         began = time.perf_counter()
         seeds = [p["seed"] + c["seq"] for c in batch]
-        results = generate_first_sentences(teacher, [c["text"] for c in batch], p["samples"], settings, seeds)
+        results = decoder.sample([c["text"] for c in batch], p["samples"], settings, seeds)
         done += len(batch)
         with ctx.batch(done=done, total=len(stored)) as conn:
-            n_sentences, n_pairs = _store_batch(conn, ctx, p, teacher.name, batch, results, settings)
+            n_sentences, n_pairs = _store_batch(conn, ctx, p, decoder, batch, results, settings)
+        seconds = time.perf_counter() - began
         ctx.log(
             f"contexts {done}/{len(stored)}: {n_sentences} sentences, {n_pairs} new pairs "
-            f"({time.perf_counter() - began:.1f} s)"
+            f"({seconds:.1f} s, {n_sentences / max(seconds, 1e-9):.2f} sentences/s, {decoder.backend})"
         )

@@ -93,11 +93,12 @@ def test_curate_review_version_export_import_over_the_api(studio_ctx, tmp_path):
 def test_bad_job_values_are_refused_with_a_clear_message(studio_ctx):
     with running_studio(studio_ctx, worker=False) as url:
         client = Client(url, verbose=False)
-        form = ["embedded", "paraphrase", "teacher", "", 20, 16, 0.5, 0.9, 0, "auto"]
+        form = ["embedded", "paraphrase", "teacher", "", 20, 16, 0.5, 0.9, 0, "auto", "auto"]
         for index, bad, message in [
             (5, -3, "Samples per context"),
             (4, "abc", "Number of contexts must be a number"),
             (0, "/no/such/teacher", "does not exist"),
+            (10, "llamacpp", "Backend"),
         ]:
             with pytest.raises(AppError, match=message):
                 client.predict(*form[:index], bad, *form[index + 1 :], api_name="/start_generate")
@@ -113,7 +114,7 @@ def test_a_tiny_generation_job_runs_in_the_worker_and_survives_a_reload(studio_c
         corpus.write_text("The council met on Monday.\nThe river rose overnight.\n")
         on_server = client.predict(handle_file(str(corpus)), api_name="/upload_corpus")
         assert Path(on_server).parent == studio_ctx.upload_dir
-        form = [str(tiny_teacher), "paraphrase", "corpus", on_server, 2, 3, 0.8, 0.9, 0, "cpu"]
+        form = [str(tiny_teacher), "paraphrase", "corpus", on_server, 2, 3, 0.8, 0.9, 0, "cpu", "ctranslate2"]
         message, job_id, *_ = client.predict(*form, api_name="/start_generate")
         assert f"Queued generation job **{job_id}**" in message
         row = wait_for(

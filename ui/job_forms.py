@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipeline.types import TASKS
+from pipeline.types import BACKENDS, TASKS
 from ui.forms import FormError, as_float, as_int, choice, file_inside, model_spec, optional_int
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -32,6 +32,7 @@ def generation_params(
     seed: Any,
     device: Any,
     upload_dir: Path,
+    backend: Any = "auto",
 ) -> dict[str, Any]:
     """Validated parameters for a ``generate`` job; ``FormError`` names the first bad field.
 
@@ -47,6 +48,7 @@ def generation_params(
         "top_p": as_float(top_p, "Top-p", low=0.01, high=1.0),
         "seed": optional_int(seed, "Seed", low=0) or 0,
         "device": choice(device or "auto", "Device", DEVICES),
+        "backend": choice(backend or "auto", "Backend", BACKENDS),
     }
     if choice(context_source, "Contexts from", CONTEXT_SOURCES) == "corpus":
         params["corpus"] = file_inside(corpus, upload_dir, "corpus")
@@ -83,6 +85,7 @@ def generate_command(db_url: str, params: dict[str, Any]) -> str:
     argv += _flag("--contexts", params.get("contexts")) + _flag("--samples", params.get("samples"))
     argv += _flag("--temperature", params.get("temperature")) + _flag("--top-p", params.get("top_p"))
     argv += _flag("--seed", params.get("seed")) + _flag("--device", params.get("device"))
+    argv += _flag("--backend", params.get("backend"))
     argv += _flag("--corpus", params.get("corpus"))
     return shlex.join(argv)
 

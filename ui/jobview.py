@@ -48,12 +48,35 @@ def eta_text(row: dict[str, Any], now: dt.datetime) -> str:
     return format_duration(left / rate)
 
 
-def job_table(rows: list[dict[str, Any]], now: dt.datetime | None = None) -> list[list[Any]]:
-    """One display row per job, in ``JOB_COLUMNS`` order."""
+def sentence_rate(row: dict[str, Any], stats: dict[str, Any] | None, now: dt.datetime) -> float | None:
+    """Sentences per second of a generate job since its latest start (``db.queries.generation_stats``)."""
+    started = row.get("started_at")
+    if not stats or started is None or not stats.get("since"):
+        return None
+    seconds = ((row.get("finished_at") or now) - started).total_seconds()
+    return stats["since"] / seconds if seconds > 0 else None
+
+
+def rate_text(row: dict[str, Any], stats: dict[str, Any] | None, now: dt.datetime) -> str:
+    """``12.3 sentences/s`` for a generate job with sentences, else progress units per second."""
+    if row.get("kind") == "generate" and stats is not None:
+        rate = sentence_rate(row, stats, now)
+        return f"{rate:.2f} sentences/s" if rate is not None else ""
+    rate = _rate_per_s(row, now)
+    return f"{rate:.1f}/s" if rate is not None else ""
+
+
+def job_table(
+    rows: list[dict[str, Any]],
+    now: dt.datetime | None = None,
+    stats: dict[int, dict[str, Any]] | None = None,
+) -> list[list[Any]]:
+    """One display row per job, in ``JOB_COLUMNS`` order; ``stats`` (job id -> generation stats) turns a
+    generate job's rate into sentences/s."""
     now = now or job_rows.now()
+    stats = stats or {}
     table = []
     for row in rows:
-        rate = _rate_per_s(row, now)
         error = (row.get("error") or "").strip().splitlines()
         table.append(
             [
@@ -61,7 +84,7 @@ def job_table(rows: list[dict[str, Any]], now: dt.datetime | None = None) -> lis
                 row["kind"],
                 row["status"],
                 progress_text(row),
-                f"{rate:.1f}/s" if rate is not None else "",
+                rate_text(row, stats.get(row["id"]), now),
                 eta_text(row, now),
                 row["started_at"].strftime("%Y-%m-%d %H:%M:%S") if row.get("started_at") else "",
                 error[0] if error else "",
@@ -76,14 +99,18 @@ def last_log_lines(row: dict[str, Any] | None, lines: int = 12) -> str:
     return "\n".join((row.get("log") or "").strip().splitlines()[-lines:])
 
 
-def job_summary(row: dict[str, Any] | None) -> str:
-    """Markdown headline for one job: what it is, its state, and its error in full when it failed."""
+def job_summary(row: dict[str, Any] | None, stats: dict[str, Any] | None = None) -> str:
+    """Markdown headline for one job: what it is, its state, the decoding backend a generate job used
+    (from its sentences' provenance), and its error in full when it failed."""
     if not row:
         return "No job selected."
     params = ", ".join(
         f"{k}={v}" for k, v in sorted((row.get("params") or {}).items()) if v not in (None, "")
     )
-    text = f"**Job {row['id']}** · {row['kind']} · **{row['status']}** · {progress_text(row)}\n\n`{params}`"
+    text = f"**Job {row['id']}** · {row['kind']} · **{row['status']}** · {progress_text(row)}"
+    if stats and stats.get("backend"):
+        text += f" · decoded with **{stats['backend']}**, {stats['sentences']:,} sentences"
+    text += f"\n\n`{params}`"
     if row.get("error"):
         first = row["error"].strip().splitlines()[0]
         text += f"\n\n**Error:** {first}"
