@@ -102,3 +102,16 @@ def test_a_backend_that_is_not_installed_is_one_sentence(llama_dir, monkeypatch)
     assert lines == ["backend auto: using torch because ctranslate2 is not installed"]
     with pytest.raises(ModelLoadError, match="Unknown backend 'llamacpp'"):
         load_decoder(llama_dir, "cpu", "llamacpp")
+
+
+@pytest.mark.real_models
+def test_the_embedded_teacher_on_ctranslate2_writes_complete_first_sentences():
+    try:
+        decoder = load_decoder("embedded", "cpu", "ctranslate2")  # GGUF -> dequantized copy -> int8
+    except ModelLoadError as exc:
+        pytest.skip(str(exc))
+    context = "LONDON, England (AP) -- The British government announced a new plan to build more homes."
+    (samples,) = decoder.sample([context], 6, SamplingSettings(), [0])
+    sentences = [s.sentence for s in samples if s.sentence]
+    assert len(sentences) >= 5 and all(s.stop == "sentence" for s in samples if s.sentence)
+    assert all("\n" not in s and s[-1] in ".?!\"')" for s in sentences)
