@@ -134,3 +134,26 @@ def sample_continuations_ct2(
             _decode_call(teacher, classes, indices, prompt_ids, samples, settings, seed, stop_after_sentences)
         )
     return [results[i] for i in range(len(prompts))]
+
+
+def sample_to_end(
+    teacher: CT2Teacher,
+    prompt_ids: list[int],
+    n: int,
+    settings: SamplingSettings,
+    seed: int,
+) -> list[list[int]]:
+    """``n`` samples of one prompt decoded to EOS or the cap, with no sentence stop and no newline ban
+    (the student's recipe in ``distill``); the prompt's n-grams are banned as ``generate`` bans them."""
+    import ctranslate2
+
+    to_tokens = teacher.tokenizer.convert_ids_to_tokens
+    banned = [list(to_tokens(list(g))) for g in context_ngrams(prompt_ids, settings.no_repeat_ngram_size)]
+    ctranslate2.set_random_seed(int(seed))
+    (result,) = teacher.generator().generate_batch(
+        [to_tokens(prompt_ids)],
+        suppress_sequences=banned or None,
+        end_token=sorted(teacher.eos_ids) or None,
+        **generation_options(settings, n),
+    )
+    return [list(ids) for ids in result.sequences_ids]
