@@ -1,12 +1,18 @@
-"""Candidate generation speed: the reference recipe against our generator, same teacher, same contexts.
+"""Candidate generation speed: the reference recipe against our decoders, same teacher, same contexts.
 
 (a) reference: ``model.generate(do_sample=True, top_p=0.9, temperature=0.5, no_repeat_ngram_size=3,
     max_new_tokens=100, num_return_sequences=k)`` per context, then keep each sample's first sentence;
-(b) ours: ``pipeline.generate.generate_first_sentences`` (context processed once, contexts batched,
-    top-k before top-p, rows stopped at their first sentence end and dropped).
+(b) torch: ``pipeline.generate.generate_first_sentences`` (context processed once, contexts batched,
+    top-k before top-p, rows stopped at their first sentence end and dropped);
+(c) ctranslate2: ``pipeline.generate_ct2`` on the teacher converted to int8 (the CPU default of
+    ``--backend auto``).
 
-Runs are interleaved (a, b, a, b, ...); medians are reported, and the speedup is the median of the
-per-run ratios (robust to load drift on a shared machine). Last line: ``speedup_vs_reference=<x>``.
+Runs are interleaved (a, b, c, a, b, c, ...); medians are reported, and each speedup is the median of the
+per-run ratios (robust to load drift on a shared machine). Quality beside speed: the fraction of samples
+with a complete first sentence, the mean pairwise embedding cosine of each context's sentences
+(all-MiniLM-L6-v2; int8 must not make the teacher worse), and the fraction of samples that repeat a
+3-gram of their context. Last lines: ``speedup_torch_vs_reference=<x>``, ``speedup_ct2_vs_torch=<x>``,
+``speedup_vs_reference=<x>`` (the default CPU backend, ctranslate2, against the reference).
 
     .venv/bin/python benchmarks/bench_generate.py [--samples 32 --contexts 2 --runs 3 --threads N]
 """
@@ -23,6 +29,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from models.teacher import Teacher, load_teacher  # noqa: E402
@@ -44,10 +51,13 @@ CONTEXTS = [
 ]
 
 
-def run_reference(teacher: Teacher, contexts: list[str], samples: int, seed: int) -> tuple[int, int]:
-    """The recipe from the authors' code; returns (first sentences kept, tokens generated)."""
+Outcome = tuple[list[list[str | None]], list[list[list[int]]], int]  # sentences, token ids, tokens
+
+
+def run_reference(teacher: Teacher, contexts: list[str], samples: int, seed: int) -> Outcome:
+    """The recipe from the authors' code: each sample's first sentence (or None) and its tokens."""
     tokenizer, model = teacher.tokenizer, teacher.model
-    kept = tokens = 0
+    sentences, ids, tokens = [], [], 0
     for i, context in enumerate(contexts):
         torch.manual_seed(seed + i)
         inputs = tokenizer(context, return_tensors="pt").to(teacher.device)
@@ -65,18 +75,55 @@ def run_reference(teacher: Teacher, contexts: list[str], samples: int, seed: int
         new = out[:, inputs["input_ids"].shape[1] :]
         tokens += int((new != tokenizer.pad_token_id).sum())
         texts = tokenizer.batch_decode(new, skip_special_tokens=True)
-        kept += sum(1 for text in texts if first_sentence(text))
-    return kept, tokens
+        sentences.append([first_sentence(text) for text in texts])
+        ids.append([[t for t in row.tolist() if t != tokenizer.pad_token_id] for row in new])
+    return sentences, ids, tokens
 
 
-def run_ours(
-    teacher: Teacher, contexts: list[str], samples: int, seed: int, max_new_tokens: int
-) -> tuple[int, int]:
+def run_decoder(decode, contexts: list[str], samples: int, seed: int, max_new_tokens: int) -> Outcome:
     settings = SamplingSettings(max_new_tokens=max_new_tokens)
     seeds = [seed + i for i in range(len(contexts))]
-    results = generate_first_sentences(teacher, contexts, samples, settings, seeds)
-    kept = sum(1 for per_context in results for s in per_context if s.sentence)
-    return kept, sum(s.new_tokens for per_context in results for s in per_context)
+    results = decode(contexts, samples, settings, seeds)
+    sentences = [[s.sentence for s in per_context] for per_context in results]
+    ids = [[s.token_ids for s in per_context] for per_context in results]
+    return sentences, ids, sum(s.new_tokens for per_context in results for s in per_context)
+
+
+def mean_pairwise_cosine(embedder, sentences: list[str | None]) -> float:
+    """Mean cosine over every pair of one context's distinct sentences (NaN with fewer than two)."""
+    texts = sorted({s for s in sentences if s})
+    if len(texts) < 2:
+        return float("nan")
+    vectors = embedder.encode(texts)
+    sims = vectors @ vectors.T
+    upper = np.triu_indices(len(texts), k=1)
+    return float(sims[upper].mean())
+
+
+def context_trigram_repeats(tokenizer, contexts: list[str], ids: list[list[list[int]]]) -> float:
+    """Fraction of samples containing a 3-gram of their own context (the ban should make this 0)."""
+    hits = total = 0
+    for context, rows in zip(contexts, ids, strict=True):
+        c = tokenizer(context)["input_ids"]
+        grams = {tuple(c[i : i + 3]) for i in range(len(c) - 2)}
+        for row in rows:
+            total += 1
+            hits += any(tuple(row[i : i + 3]) in grams for i in range(len(row) - 2))
+    return hits / max(total, 1)
+
+
+NAMES = ("reference", "torch", "ctranslate2")
+
+
+def _report(name: str, rates: list[float], token_rates: list[float], quality: dict[str, list[float]]) -> None:
+    tok_s = statistics.median(token_rates)
+    print(
+        f"{name}: median {statistics.median(rates):.2f} first sentences/s, {tok_s:.1f} generated tokens/s "
+        f"= {100 * tok_s / CEILING_TOKENS_PER_S:.0f}% of the ~{CEILING_TOKENS_PER_S:.0f} tok/s compute ceiling; "
+        f"complete first sentence {100 * statistics.mean(quality['complete']):.0f}% of samples, "
+        f"mean pairwise cosine {np.nanmean(quality['cosine']):.3f}, "
+        f"samples repeating a context 3-gram {100 * statistics.mean(quality['repeats']):.1f}%"
+    )
 
 
 def main() -> None:
@@ -87,45 +134,67 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="interleaved runs of each (median reported)")
     parser.add_argument("--max-new-tokens", type=int, default=60, help="our per-sample cap (default 60)")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads (default: torch's choice)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
 
+    from models.critics import load_embedder
+    from pipeline.backends import load_decoder
+
     teacher = load_teacher(args.teacher, args.device)
+    ct2 = load_decoder(args.teacher, args.device, "ctranslate2")
+    embedder = load_embedder("embedded", "cpu")
     contexts = CONTEXTS[: args.contexts]
-    print(f"teacher={teacher.name} device={teacher.device} threads={torch.get_num_threads()}")
-    print(f"contexts={len(contexts)} samples={args.samples} runs={args.runs}")
-    run_ours(teacher, contexts[:1], 2, 0, 8)  # warm-up: vocabulary tables, allocator
-    rates: dict[str, list[float]] = {"reference": [], "ours": []}
-    token_rates: dict[str, list[float]] = {"reference": [], "ours": []}
+    print(
+        f"teacher={teacher.name} device={teacher.device} threads={torch.get_num_threads()} ct2={ct2.quantization}"
+    )
+    print(f"contexts={len(contexts)} samples={args.samples} runs={args.runs} load={os.getloadavg()[0]:.2f}")
+    decoders = {
+        "torch": lambda *a: generate_first_sentences(teacher, *a),
+        "ctranslate2": lambda *a: ct2.sample(*a),
+    }
+    for decode in decoders.values():  # warm-up: vocabulary tables, allocator
+        run_decoder(decode, contexts[:1], 2, 0, 8)
+    rates: dict[str, list[float]] = {n: [] for n in NAMES}
+    token_rates: dict[str, list[float]] = {n: [] for n in NAMES}
+    quality = {n: {"complete": [], "cosine": [], "repeats": []} for n in NAMES}
     for run in range(args.runs):
-        for name in ("reference", "ours"):
+        for name in NAMES:
             start = time.perf_counter()
             if name == "reference":
-                kept, tokens = run_reference(teacher, contexts, args.samples, seed=run)
+                sentences, ids, tokens = run_reference(teacher, contexts, args.samples, seed=run)
             else:
-                kept, tokens = run_ours(teacher, contexts, args.samples, run, args.max_new_tokens)
+                sentences, ids, tokens = run_decoder(
+                    decoders[name], contexts, args.samples, run, args.max_new_tokens
+                )
             seconds = time.perf_counter() - start
+            kept = sum(1 for per_context in sentences for s in per_context if s)
             rates[name].append(kept / seconds)
             token_rates[name].append(tokens / seconds)
+            quality[name]["complete"].append(kept / (len(contexts) * args.samples))
+            quality[name]["cosine"] += [mean_pairwise_cosine(embedder, per) for per in sentences]
+            quality[name]["repeats"].append(context_trigram_repeats(teacher.tokenizer, contexts, ids))
             print(
-                f"run {run} {name:<9} {seconds:7.1f} s  first_sentences={kept:4d}  "
-                f"{kept / seconds:6.2f} sentences/s  {tokens / seconds:6.1f} tokens/s",
+                f"run {run} {name:<11} {seconds:7.1f} s  first_sentences={kept:4d}  "
+                f"{kept / seconds:6.2f} sentences/s  {tokens / seconds:6.1f} tokens/s  "
+                f"load={os.getloadavg()[0]:.2f}",
                 flush=True,
             )
-    for name in ("reference", "ours"):
-        tok_s = statistics.median(token_rates[name])
-        print(
-            f"{name}: median {statistics.median(rates[name]):.2f} first sentences/s, {tok_s:.1f} generated "
-            f"tokens/s = {100 * tok_s / CEILING_TOKENS_PER_S:.0f}% of the ~{CEILING_TOKENS_PER_S:.0f} tok/s "
-            "compute ceiling"
-        )
-    # each run's ratio compares two measurements taken back to back, so load drift on a shared machine
+    for name in NAMES:
+        _report(name, rates[name], token_rates[name], quality[name])
+
+    # each run's ratio compares measurements taken back to back, so load drift on a shared machine
     # cancels out; the median of those ratios is the reported speedup
-    ratios = [ours / ref for ours, ref in zip(rates["ours"], rates["reference"], strict=True)]
-    print("per-run speedups: " + ", ".join(f"{r:.2f}" for r in ratios))
-    print(f"speedup_vs_reference={statistics.median(ratios):.2f}")
+    def ratios(a: str, b: str) -> list[float]:
+        return [x / y for x, y in zip(rates[a], rates[b], strict=True)]
+
+    for label, (a, b) in {"torch/reference": ("torch", "reference"), "ct2/torch": ("ctranslate2", "torch"),
+                          "ct2/reference": ("ctranslate2", "reference")}.items():  # fmt: skip
+        print(f"per-run {label}: " + ", ".join(f"{r:.2f}" for r in ratios(a, b)))
+    print(f"speedup_torch_vs_reference={statistics.median(ratios('torch', 'reference')):.2f}")
+    print(f"speedup_ct2_vs_torch={statistics.median(ratios('ctranslate2', 'torch')):.2f}")
+    print(f"speedup_vs_reference={statistics.median(ratios('ctranslate2', 'reference')):.2f}")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from cli import add_db_argument
+from pipeline.types import BACKENDS
 
 DEFAULT_SAMPLES = 16
 
@@ -58,6 +59,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="context i samples with seed + i (default 0)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, or cuda[:n]")
     p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="auto",
+        help="teacher decoding engine: auto (ctranslate2 on CPU, vllm on CUDA when installed, else torch)",
+    )
+    p.add_argument(
         "--batch-contexts", type=int, default=4, help="contexts decoded together per batch (default 4)"
     )
     p.add_argument("--round", type=int, default=0, help="self-distillation round recorded on every row")
@@ -81,6 +88,7 @@ def params_from_args(args: argparse.Namespace) -> dict:
         "context_temperature": args.context_temperature,
         "seed": args.seed,
         "device": args.device,
+        "backend": args.backend,
         "batch_contexts": args.batch_contexts,
         "round": args.round,
     }

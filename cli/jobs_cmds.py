@@ -44,12 +44,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
-def format_job(row: dict, now: dt.datetime | None = None) -> str:
-    """One line per job: id, kind, status, phase and progress, rate and ETA, created, first error line."""
+def format_job(row: dict, now: dt.datetime | None = None, stats: dict | None = None) -> str:
+    """One line per job: id, kind, status, phase and progress, rate and ETA, created, first error line.
+    ``stats`` (``db.queries.generation_stats``) adds a generate job's sentences/s and backend."""
     now = now or job_rows.now()
     progress = "waiting for a worker" if row["status"] == "queued" else phase_text(row, now)
-    rate, eta = rate_text(row, now), eta_text(row, now)
-    extra = "".join(f"  {part}" for part in (rate, f"ETA {eta}" if eta else "") if part)
+    rate, eta = rate_text(row, now, stats), eta_text(row, now)
+    backend = f"({stats['backend']})" if stats and stats.get("backend") else ""
+    extra = "".join(f"  {part}" for part in (rate, backend, f"ETA {eta}" if eta else "") if part)
     error = f"  error: {row['error'].splitlines()[0]}" if row["error"] else ""
     return (
         f"{row['id']:>5}  {row['kind']:<9} {row['status']:<16} {row['created_at']:%Y-%m-%d %H:%M}  "
@@ -57,10 +59,19 @@ def format_job(row: dict, now: dt.datetime | None = None) -> str:
     )
 
 
+def _generation_stats(engine, row: dict) -> dict | None:
+    """A running generate job's sentence counts and backend (for its sentences/s), else None."""
+    if row["kind"] != "generate" or row["status"] not in ("running", "cancel_requested"):
+        return None
+    from db.queries import generation_stats
+
+    return generation_stats(engine, row["id"], row["started_at"])
+
+
 def cmd_jobs(args: argparse.Namespace) -> int:
     engine = connect(args.db)
     for row in job_rows.recent(engine, args.limit):
-        print(format_job(row))
+        print(format_job(row, stats=_generation_stats(engine, row)))
     return 0
 
 

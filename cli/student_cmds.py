@@ -80,6 +80,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-score", action="store_true", help="do not score the new pairs afterwards")
     p.add_argument("--nli", help="NLI model for the score job (default: none, embedding similarity)")
     p.add_argument("--device")
+    p.add_argument("--backend", choices=("auto", "torch", "ctranslate2"), default="auto",
+                   help="student decoding: auto (ctranslate2 for a causal student on CPU, else torch)")  # fmt: skip
     p.add_argument("--background", action="store_true", help="only queue the jobs for a worker")
     p.set_defaults(handler=cmd_distill)
 
@@ -155,6 +157,7 @@ def cmd_distill(args: argparse.Namespace) -> int:
     params = {
         "run": args.run, "contexts": args.contexts, "samples": args.samples, "corpus": args.corpus,
         "seed": args.seed, "score": not args.no_score, "nli": args.nli, "device": args.device,
+        "backend": args.backend,
     }  # fmt: skip
     check_model("nli", args.nli)
     job_id, status = _submit_and_maybe_run(engine, "distill", params, args.background)

@@ -66,3 +66,24 @@ def pairs_by_id(engine: Engine, ids: Sequence[int]) -> list[dict[str, Any]]:
             for row in conn.execute(select(pairs).where(pairs.c.id.in_(chunk))).mappings():
                 out[row["id"]] = dict(row)
     return [out[int(i)] for i in ids if int(i) in out]
+
+
+def generation_stats(engine: Engine, job_id: int, since: Any = None) -> dict[str, Any]:
+    """A generate job's sentences: how many, how many in contexts committed at or after ``since`` (the
+    job's latest start, for its current rate), and the decoding backend recorded on its first sentence."""
+    from db.schema import contexts, sentences
+
+    committed = select(func.count()).select_from(
+        sentences.join(contexts, sentences.c.context_id == contexts.c.id)
+    )
+    committed = committed.where(contexts.c.job_id == job_id)
+    with engine.connect() as conn:
+        total = conn.execute(committed).scalar_one()
+        recent = (
+            conn.execute(committed.where(contexts.c.generated_at >= since)).scalar_one() if since else total
+        )
+        sampling = conn.execute(
+            select(sentences.c.sampling).where(sentences.c.job_id == job_id).order_by(sentences.c.id).limit(1)
+        ).scalar()
+    backend = sampling.get("backend") if isinstance(sampling, dict) else None
+    return {"sentences": total, "since": recent, "backend": backend}

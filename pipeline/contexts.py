@@ -86,10 +86,19 @@ def sample_contexts(
     """``count`` contexts sampled from ``teacher`` behind domain prefixes (deterministic for a seed);
     ``on_progress`` gets how many contexts are found so far after every generation batch.
 
+    ``teacher`` is a ``pipeline.backends.Decoder`` (any backend) or a torch ``models.teacher.Teacher``.
+
     Raises ``UserError`` when the teacher produces no usable sentence at all (a model that never ends a
     sentence cannot make contexts; bring a corpus instead).
     """
     from pipeline.generate import SamplingSettings, sample_continuations
+
+    if hasattr(teacher, "sample"):  # a pipeline.backends.Decoder: torch, ctranslate2 or vllm
+        decode = teacher.sample
+    else:  # a models.teacher.Teacher: the torch decoder
+
+        def decode(*args, **kwargs):
+            return sample_continuations(teacher, *args, **kwargs)
 
     settings = SamplingSettings(
         temperature=temperature, top_p=top_p, top_k=50, no_repeat_ngram_size=0, max_new_tokens=max_new_tokens
@@ -102,9 +111,7 @@ def sample_contexts(
     while len(found) < count and attempts < max_attempts:
         prefixes = [domain_prefix(rng) for _ in range(batch)]
         seeds = [seed + CONTEXT_SEED_OFFSET + attempts + i for i in range(batch)]
-        samples = sample_continuations(
-            teacher, prefixes, 1, settings, seeds, stop_after_sentences=MAX_SENTENCES_PER_CONTEXT
-        )
+        samples = decode(prefixes, 1, settings, seeds, stop_after_sentences=MAX_SENTENCES_PER_CONTEXT)
         for prefix, (sample,) in zip(prefixes, samples, strict=True):
             found.extend(contexts_from_text(f"{prefix} {sample.text}", prefix))
         attempts += batch

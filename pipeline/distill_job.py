@@ -16,7 +16,9 @@ Fresh sources, in this order of preference:
 Parameters: ``run`` (required), ``contexts`` (how many sources, default 20), ``samples`` (10),
 ``top_p`` (0.9), ``temperature`` (0.7), ``no_repeat_ngram_size`` (3), ``max_new_tokens`` (64),
 ``batch_size`` (8 sources per committed batch), ``seed`` (0), ``corpus``, ``score`` (true), ``nli`` and
-``embedder`` (passed to the queued score job), ``device``. A killed job resumes after its last
+``embedder`` (passed to the queued score job), ``device``, ``backend`` (the student's decoding engine:
+``torch``, ``ctranslate2`` for a causal student, or ``auto`` = ctranslate2 when it can run the student on
+a CPU, else torch with a log line; recorded in every pair's provenance). A killed job resumes after its last
 committed batch; pairs are unique on (task, source, target), so nothing is inserted twice.
 """
 
@@ -50,7 +52,9 @@ DEFAULTS: dict[str, Any] = {
     "nli": None,
     "embedder": "embedded",
     "device": None,
+    "backend": "auto",  # student decoding: auto (ctranslate2 for a causal student on CPU) | torch | ctranslate2
 }
+STUDENT_BACKENDS = ("auto", "torch", "ctranslate2")
 
 Source = dict[str, Any]  # text, and context_id / sentence_id when it came from the teacher
 
@@ -114,8 +118,68 @@ def proposals(source: str, outputs: list[str]) -> list[tuple[int, str]]:
     return kept
 
 
-def run(ctx: JobContext) -> None:
+def _ct2_generate(student, engine, sampling: dict[str, Any]):
+    """``generate(texts, seed)`` on a converted causal student: one fresh engine per source, seeded."""
+    from pipeline.generate import SamplingSettings
+    from pipeline.generate_ct2 import sample_to_end
+
+    settings = SamplingSettings(top_k=None, **sampling)
+    tokenizer = student.tokenizer
+
+    def generate(texts: list[str], n: int, seed: int) -> list[list[str]]:
+        outputs = []
+        for i, text in enumerate(texts):
+            ids = tokenizer(student.prompt(text))["input_ids"][: student.max_source_tokens]
+            rows = sample_to_end(engine, ids, n, settings, seed * 1000 + i)
+            decoded = tokenizer.batch_decode(rows, skip_special_tokens=True)
+            outputs.append([t.strip().split("\n", 1)[0].strip() for t in decoded])
+        return outputs
+
+    return generate
+
+
+def student_decoder(ctx: JobContext, student, folder: str, p: dict[str, Any]):
+    """(generate(texts, n, seed), backend name) for the job's ``backend``; auto falls back to torch and
+    logs why, an explicit backend that cannot run is a ``UserError``."""
     import torch
+
+    from models import ct2
+    from models.loading import ModelLoadError
+
+    backend = p["backend"]
+    if backend not in STUDENT_BACKENDS:
+        raise UserError(f"distill decodes the student with {', '.join(STUDENT_BACKENDS)}, not {backend!r}.")
+
+    def torch_generate(texts: list[str], n: int, seed: int) -> list[list[str]]:
+        torch.manual_seed(seed)
+        sampling = {k: p[k] for k in ("top_p", "temperature", "no_repeat_ngram_size", "max_new_tokens")}
+        return student.generate(texts, n=n, sample=True, batch_size=int(p["batch_size"]), **sampling)
+
+    if backend == "torch":
+        return torch_generate, "torch"
+    why = None
+    if student.kind != "causal":
+        why = "CTranslate2 student decoding supports causal students only"
+    elif student.device.type == "cuda" and backend == "auto":
+        why = "the student runs on CUDA"
+    elif not ct2.installed():
+        why = "ctranslate2 is not installed (pip install ctranslate2)"
+    if why is None:
+        try:
+            engine = ct2.load_ct2_teacher(
+                folder, "cpu" if student.device.type == "cpu" else str(student.device)
+            )
+            sampling = {k: p[k] for k in ("top_p", "temperature", "no_repeat_ngram_size", "max_new_tokens")}
+            return _ct2_generate(student, engine, sampling), "ctranslate2"
+        except ModelLoadError as exc:
+            why = str(exc)
+    if backend == "ctranslate2":
+        raise UserError(f"The ctranslate2 backend cannot decode this student: {why}; use --backend torch.")
+    ctx.log(f"backend auto: using torch because {why}")
+    return torch_generate, "torch"
+
+
+def run(ctx: JobContext) -> None:
 
     from curation.versions import get_version
     from models.loading import ModelLoadError
@@ -139,24 +203,26 @@ def run(ctx: JobContext) -> None:
             "or pass a corpus file (--corpus PATH)."
         )
     ctx.phase("loading student")
+    folder = str(Path(run_row["output_dir"]) / "final")
     try:
-        student = load_student(str(Path(run_row["output_dir"]) / "final"), device=p["device"])
+        student = load_student(folder, device=p["device"])
     except ModelLoadError as exc:
         raise UserError(str(exc)) from exc
+    generate, backend = student_decoder(ctx, student, folder, p)
     ctx.phase("proposing targets", unit="sources", total=len(sources), done=min(ctx.done, len(sources)))
     sampling = {k: p[k] for k in ("top_p", "temperature", "no_repeat_ngram_size", "max_new_tokens")}
     base = {"student_run": run_row["id"], "student": run_row["student"], "version": version["name"],
-            "recipe_hash": version["recipe_hash"], "sampling": sampling, "job": ctx.job_id}  # fmt: skip
+            "recipe_hash": version["recipe_hash"], "sampling": sampling, "job": ctx.job_id,
+            "backend": backend}  # fmt: skip
     ctx.log(
-        f"round {new_round}: run {run_row['id']} proposes {p['samples']} targets for {len(sources)} sources"
+        f"round {new_round}: run {run_row['id']} proposes {p['samples']} targets for {len(sources)} sources "
+        f"(student decoding: {backend})"
     )
     added, batch = 0, int(p["batch_size"])
     for start in range(ctx.done, len(sources), batch):  # ctx.done = sources already committed
         chunk = sources[start : start + batch]
         seed = int(p["seed"]) + start
-        torch.manual_seed(seed)
-        outputs = student.generate([s["text"] for s in chunk], n=int(p["samples"]), sample=True,
-                                   batch_size=batch, **sampling)  # fmt: skip
+        outputs = generate([s["text"] for s in chunk], int(p["samples"]), seed)
         new_pairs = [
             Pair(
                 source=s["text"],

@@ -29,14 +29,18 @@ from pipeline.runner import JobContext, UserError, require_models
 __all__ = ["DEFAULTS", "run", "validate_params"]  # parameters: ``pipeline.generate_params``
 
 
-def _load_teacher(p: dict[str, Any]):
+def _load_teacher(ctx: JobContext, p: dict[str, Any]):
+    """The teacher behind the job's backend (``auto`` logs why when it falls back to torch)."""
     from models.loading import ModelLoadError
-    from models.teacher import load_teacher
+    from pipeline.backends import load_decoder
 
     try:
-        return load_teacher(p["teacher"], p["device"])
+        decoder = load_decoder(p["teacher"], p["device"], p["backend"], log=ctx.log)
     except ModelLoadError as exc:
         raise UserError(str(exc)) from exc
+    detail = f" ({decoder.quantization})" if decoder.quantization else ""
+    ctx.log(f"teacher decoding: {decoder.backend}{detail}, {decoder.name}")
+    return decoder
 
 
 def _stored_contexts(ctx: JobContext) -> list[dict[str, Any]]:
@@ -56,7 +60,7 @@ def _make_contexts(ctx: JobContext, p: dict[str, Any], teacher_holder: list) -> 
         found = read_corpus(p["corpus"])[: p["contexts"]]
     else:
         ctx.phase("loading teacher")
-        teacher_holder.append(_load_teacher(p))
+        teacher_holder.append(_load_teacher(ctx, p))
         ctx.phase("sampling contexts", unit="contexts", total=p["contexts"])
         found = sample_contexts(
             teacher_holder[0],
@@ -82,9 +86,13 @@ def _make_contexts(ctx: JobContext, p: dict[str, Any], teacher_holder: list) -> 
 
 
 def _store_batch(
-    conn: Connection, ctx: JobContext, p: dict[str, Any], teacher_name: str, batch, results, settings
+    conn: Connection, ctx: JobContext, p: dict[str, Any], decoder, batch, results, settings
 ) -> tuple[int, int]:
-    """Write one batch's sentences and pairs and mark its contexts generated; return (sentences, pairs)."""
+    """Write one batch's sentences and pairs and mark its contexts generated; return (sentences, pairs).
+
+    The decoding backend is part of every row's sampling record (``sampling["backend"]``)."""
+    teacher_name = decoder.name
+    sampling = {**settings.as_dict(), **decoder.provenance}
     sentence_rows, new_pairs = [], 0
     for context, samples in zip(batch, results, strict=True):
         for s in samples:
@@ -96,7 +104,7 @@ def _store_batch(
                         "sample_index": s.sample_index,
                         "text": s.sentence,
                         "model": teacher_name,
-                        "sampling": settings.as_dict(),
+                        "sampling": sampling,
                         "seed": p["seed"] + context["seq"],
                         "round": p["round"],
                     }
@@ -120,7 +128,8 @@ def _store_batch(
         ]
         provenance = {
             "teacher": teacher_name,
-            "sampling": settings.as_dict(),
+            "sampling": sampling,
+            "backend": decoder.backend,
             "seed": p["seed"] + context["seq"],
             "job_id": ctx.job_id,
         }
@@ -136,7 +145,7 @@ def _store_batch(
 
 def run(ctx: JobContext) -> None:
     """Run (or resume) a generate job: see the module docstring."""
-    from pipeline.generate import SamplingSettings, generate_first_sentences
+    from pipeline.generate import SamplingSettings
 
     p = validate_params(ctx.params)
     require_models(("teacher", p["teacher"]))
@@ -155,7 +164,7 @@ def run(ctx: JobContext) -> None:
     ctx.set_progress(done, len(stored))
     if done < len(stored) and not teacher_holder:
         ctx.phase("loading teacher")
-        teacher_holder.append(_load_teacher(p))
+        teacher_holder.append(_load_teacher(ctx, p))
     k = p["samples"]
     ctx.phase("generating", unit="samples", total=len(stored) * k, done=done * k)
     size = p["batch_contexts"]
@@ -163,11 +172,10 @@ def run(ctx: JobContext) -> None:
         batch = [c for c in stored[start : start + size] if c["generated_at"] is None]
         if not batch:
             continue
-        teacher = teacher_holder[0]
+        decoder = teacher_holder[0]
         began = time.perf_counter()
         seeds = [p["seed"] + c["seq"] for c in batch]
-        results = generate_first_sentences(
-            teacher,
+        results = decoder.sample(
             [c["text"] for c in batch],
             k,
             settings,
@@ -176,8 +184,9 @@ def run(ctx: JobContext) -> None:
         )
         done += len(batch)
         with ctx.batch(done=done, total=len(stored)) as conn:
-            n_sentences, n_pairs = _store_batch(conn, ctx, p, teacher.name, batch, results, settings)
+            n_sentences, n_pairs = _store_batch(conn, ctx, p, decoder, batch, results, settings)
+        seconds = time.perf_counter() - began
         ctx.log(
             f"contexts {done}/{len(stored)}: {n_sentences} sentences, {n_pairs} new pairs "
-            f"({time.perf_counter() - began:.1f} s)"
+            f"({seconds:.1f} s, {n_sentences / max(seconds, 1e-9):.2f} sentences/s, {decoder.backend})"
         )

@@ -15,7 +15,7 @@ from typing import Any
 
 from db.values import storable_problem
 from pipeline.runner import UserError
-from pipeline.types import TASKS
+from pipeline.types import BACKENDS, TASKS
 
 DEFAULTS: dict[str, Any] = {
     "teacher": "embedded",
@@ -31,6 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "context_temperature": 1.0,
     "seed": 0,
     "device": "auto",
+    "backend": "auto",  # teacher decoding: auto | torch | ctranslate2 | vllm (``pipeline.backends``)
     "batch_contexts": 4,
     "round": 0,
 }
@@ -104,6 +105,8 @@ def validate_params(params: dict[str, Any]) -> dict[str, Any]:
         _check_number(name, p[name])
     if not isinstance(p["device"], str) or not DEVICE.fullmatch(p["device"]):
         raise UserError(f"device must be auto, cpu, mps, cuda or cuda:N, got {p['device']!r:.80}.")
+    if p["backend"] not in BACKENDS:
+        raise UserError(f"Unknown backend {p['backend']!r:.80}; use one of: {', '.join(BACKENDS)}.")
     if p["corpus"] is not None:
         _check_text("corpus", p["corpus"], "the path of a .txt or .jsonl file")
         if not Path(p["corpus"]).expanduser().is_file():

@@ -61,8 +61,22 @@ def format_rate(rate: float | None, unit: str | None) -> str:
     return f"{format_duration(1 / rate)} per {unit.rstrip('s') or unit}"
 
 
-def rate_text(row: dict[str, Any], now: dt.datetime) -> str:
-    return format_rate(phase_rate(row, now), (row.get("phase") or {}).get("unit"))
+def sentence_rate(row: dict[str, Any], stats: dict[str, Any] | None, now: dt.datetime) -> float | None:
+    """Sentences per second of a generate job since its latest start (``db.queries.generation_stats``)."""
+    started = row.get("started_at")
+    if not stats or started is None or not stats.get("since"):
+        return None
+    seconds = (_end(row, now) - started).total_seconds()
+    return stats["since"] / seconds if seconds > 0 else None
+
+
+def rate_text(row: dict[str, Any], now: dt.datetime, stats: dict[str, Any] | None = None) -> str:
+    """The phase's rate; a generate job with ``stats`` (its sentences) also shows sentences/s."""
+    text = format_rate(phase_rate(row, now), (row.get("phase") or {}).get("unit"))
+    sentences = sentence_rate(row, stats, now) if row.get("kind") == "generate" else None
+    if sentences is not None:
+        text = f"{text}, {sentences:.2f} sentences/s" if text else f"{sentences:.2f} sentences/s"
+    return text
 
 
 def eta_seconds(row: dict[str, Any], now: dt.datetime) -> float | None:

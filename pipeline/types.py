@@ -6,6 +6,9 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+#: Teacher-decoding backends (``pipeline.backends``); auto = ctranslate2 on CPU, vllm on CUDA, else torch.
+BACKENDS = ("auto", "torch", "ctranslate2", "vllm")
+
 TASKS = ("paraphrase", "summary")
 
 

@@ -16,6 +16,15 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 BENCHMARKS = SHARED / "benchmarks"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def ct2_cache(tmp_path_factory):
+    """Teachers converted for CTranslate2 in tests go to a session folder, not the user's model cache."""
+    import models.ct2
+
+    models.ct2.CACHE_DIR = tmp_path_factory.mktemp("ct2_cache")
+    return models.ct2.CACHE_DIR
+
+
 @pytest.fixture
 def db_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'studio.db'}"

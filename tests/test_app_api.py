@@ -97,12 +97,13 @@ def test_curate_review_version_export_import_over_the_api(studio_ctx, tmp_path):
 def test_bad_job_values_are_refused_with_a_clear_message(studio_ctx, tmp_path):
     with running_studio(studio_ctx, worker=False) as url:
         client = Client(url, verbose=False)
-        form = ["embedded", "paraphrase", "teacher", "", 20, 16, 0.5, 0.9, 0, "auto"]
+        form = ["embedded", "paraphrase", "teacher", "", 20, 16, 0.5, 0.9, 0, "auto", "auto"]
         for index, bad, message in [
             (5, -3, "samples must be a whole number from 2 to 1,000"),
             (5, 5000, "samples must be a whole number from 2 to 1,000"),
             (4, "abc", "Number of contexts must be a number"),
             (0, "/no/such/teacher", "reads teacher models only from"),
+            (10, "llamacpp", "Backend"),
         ]:
             with pytest.raises(AppError, match=message):
                 client.predict(*form[:index], bad, *form[index + 1 :], api_name="/start_generate")
@@ -123,7 +124,7 @@ def test_a_tiny_generation_job_runs_in_the_worker_and_survives_a_reload(studio_c
         corpus.write_text("The council met on Monday.\nThe river rose overnight.\n")
         on_server = client.predict(handle_file(str(corpus)), api_name="/upload_corpus")
         assert Path(on_server).parent == studio_ctx.upload_dir
-        form = [str(tiny_teacher), "paraphrase", "corpus", on_server, 2, 3, 0.8, 0.9, 0, "cpu"]
+        form = [str(tiny_teacher), "paraphrase", "corpus", on_server, 2, 3, 0.8, 0.9, 0, "cpu", "ctranslate2"]
         message, job_id, *_ = client.predict(*form, api_name="/start_generate")
         assert f"Queued generation job **{job_id}**" in message
         row = wait_for(
@@ -142,8 +143,14 @@ def test_a_tiny_generation_job_runs_in_the_worker_and_survives_a_reload(studio_c
 def test_a_worker_killed_mid_job_is_restarted_and_the_job_resumes(studio_ctx, tiny_nli):
     with running_studio(studio_ctx) as url:
         client = Client(url, verbose=False)
-        message, job_id, *_ = client.predict(str(tiny_nli), "none", 8, "cpu", api_name="/start_score")
-        wait_for(lambda: job_rows.get(studio_ctx.engine, job_id)["progress_done"] > 0, what="first batch")
+        # one pair per batch: the tiny NLI scores all 117 pairs in well under a second at 8 per batch,
+        # too fast to be killed between its first and its last commit
+        message, job_id, *_ = client.predict(str(tiny_nli), "none", 1, "cpu", api_name="/start_score")
+        wait_for(
+            lambda: job_rows.get(studio_ctx.engine, job_id)["progress_done"] > 0,
+            every_s=0.02,
+            what="first batch",
+        )
         killed = studio_ctx.worker.pid
         os.kill(killed, signal.SIGKILL)
         wait_for(lambda: studio_ctx.worker.pid != killed and studio_ctx.worker.alive(), what="worker restart")

@@ -28,8 +28,14 @@ def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "cli", *args]
 
 
-def env() -> dict[str, str]:
-    return {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+def env(cache: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "OMP_NUM_THREADS": "1",
+        "PYTHONPATH": str(REPO),
+        "IMPOSSIBLE_CACHE": str(cache),  # converted models go to the test's folder
+    }
 
 
 def generated(engine) -> int:
@@ -39,19 +45,20 @@ def generated(engine) -> int:
         ).scalar_one()
 
 
-def test_sigkilled_generate_resumes_without_duplicates_or_loss(tmp_path):
+@pytest.mark.parametrize("backend", ["torch", "ctranslate2"])
+def test_sigkilled_generate_resumes_without_duplicates_or_loss(tmp_path, backend):
     teacher = str(build_scripted_teacher(tmp_path / "teacher"))
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("".join(f"Report {i} arrived on day {i}.\n" for i in range(CONTEXTS)))
     args = ["--teacher", teacher, "--corpus", str(corpus), "--samples", "6", "--batch-contexts", "1"]
-    args += ["--device", "cpu", "--seed", "3"]
+    args += ["--device", "cpu", "--seed", "3", "--backend", backend]
     url = f"sqlite:///{tmp_path / 'killed.db'}"
     engine = connect(url)
 
     proc = subprocess.Popen(
         cli("generate", "--db", url, *args),
         cwd=REPO,
-        env=env(),
+        env=env(tmp_path / "cache"),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
@@ -74,7 +81,7 @@ def test_sigkilled_generate_resumes_without_duplicates_or_loss(tmp_path):
     resumed = subprocess.run(
         cli("resume", "--db", url, str(job_id)),
         cwd=REPO,
-        env=env(),
+        env=env(tmp_path / "cache"),
         capture_output=True,
         text=True,
         timeout=300,
@@ -97,6 +104,7 @@ def test_sigkilled_generate_resumes_without_duplicates_or_loss(tmp_path):
         "device": "cpu",
         "seed": 3,
         "contexts": None,
+        "backend": backend,
     }
     clean_id = job_rows.submit(clean, "generate", params)
     assert runner.run_job(clean, clean_id) == "done"

@@ -96,3 +96,24 @@ def build_tiny_seq2seq(out_dir: Path, seed: int = 0) -> Path:
     T5ForConditionalGeneration(config).save_pretrained(out_dir)
     tok.save_pretrained(out_dir)
     return out_dir
+
+
+def build_tiny_gpt_neo(out_dir: Path, seed: int = 0) -> Path:
+    """A 2-layer GPT-Neo: a causal LM that the torch decoder runs and CTranslate2 cannot convert."""
+    from transformers import GPTNeoConfig, GPTNeoForCausalLM
+
+    torch.manual_seed(seed)
+    tok = gpt2_tokenizer()
+    config = GPTNeoConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        num_layers=2,
+        num_heads=2,
+        attention_types=[[["global", "local"], 1]],
+        max_position_embeddings=256,
+        bos_token_id=tok.eos_token_id,
+        eos_token_id=tok.eos_token_id,
+    )
+    GPTNeoForCausalLM(config).save_pretrained(out_dir)
+    tok.save_pretrained(out_dir)
+    return out_dir

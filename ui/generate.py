@@ -16,10 +16,11 @@ import gradio as gr
 
 from db import display_url
 from db import jobs as job_rows
+from db.queries import generation_stats
 from pipeline.contexts import read_corpus
 from pipeline.generate_params import validate_submission
 from pipeline.runner import UserError
-from pipeline.types import TASKS
+from pipeline.types import BACKENDS, TASKS
 from ui.common import received_upload, user_errors
 from ui.context import AppContext
 from ui.forms import FormError, as_int
@@ -33,7 +34,7 @@ from ui.job_forms import (
     score_command,
     score_params,
 )
-from ui.jobview import JOB_COLUMNS, job_summary, job_table, last_log_lines
+from ui.jobview import ACTIVE, JOB_COLUMNS, job_summary, job_table, last_log_lines
 
 POLL_S = 2.0
 
@@ -66,7 +67,15 @@ def jobs_view(ctx: AppContext, selected: Any) -> list[Any]:
     row = next((r for r in rows if r["id"] == job_id), None) or (
         job_rows.get(ctx.engine, job_id) if job_id else None
     )
-    return [job_table(rows), job_summary(row), last_log_lines(row), worker_status(ctx)]
+    stats = {
+        r["id"]: generation_stats(ctx.engine, r["id"], r.get("started_at"))
+        for r in rows
+        if r["kind"] == "generate" and (r["status"] in ACTIVE or r["id"] == job_id)
+    }
+    if row is not None and row["kind"] == "generate" and row["id"] not in stats:
+        stats[row["id"]] = generation_stats(ctx.engine, row["id"], row.get("started_at"))
+    summary = job_summary(row, stats.get(row["id"]) if row else None)
+    return [job_table(rows, stats=stats), summary, last_log_lines(row), worker_status(ctx)]
 
 
 def command_box() -> gr.Code:
@@ -110,6 +119,12 @@ def render(ctx: AppContext) -> None:
                 temperature = gr.Number(0.5, label="Temperature")
                 top_p = gr.Number(0.9, label="Top-p")
                 gen_device = gr.Dropdown(list(DEVICES), value="auto", label="Device")
+                backend = gr.Dropdown(
+                    list(BACKENDS),
+                    value="auto",
+                    label="Backend",
+                    info="auto: ctranslate2 on CPU, vllm on CUDA when installed, else torch",
+                )
             gen_cmd = command_box()
             start_gen = gr.Button("Start generation", variant="primary")
         with gr.Column():
@@ -151,11 +166,14 @@ def render(ctx: AppContext) -> None:
         top_p,
         seed,
         gen_device,
+        backend,
     ]
     score_fields = [nli, embedder, batch_size, score_device]
     job_outputs = [table, detail, log_box, worker_md]
 
-    def gen_params(teacher, task, source, corpus, contexts, samples, temperature, top_p, seed, device):
+    def gen_params(
+        teacher, task, source, corpus, contexts, samples, temperature, top_p, seed, device, backend="auto"
+    ):
         return generation_params(
             teacher=teacher,
             task=task,
@@ -169,6 +187,7 @@ def render(ctx: AppContext) -> None:
             device=device,
             upload_dir=ctx.upload_dir,
             model_roots=ctx.model_roots,
+            backend=backend,
         )
 
     def preview_generate(*values: Any) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 from db import display_url
 from models.availability import hub_reachable, in_local_cache, offline_reason
-from pipeline.types import TASKS
+from pipeline.types import BACKENDS, TASKS
 from ui.forms import FormError, as_float, as_int, choice, file_inside, model_spec, optional_int
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -35,6 +35,7 @@ def generation_params(
     seed: Any,
     device: Any,
     upload_dir: Path,
+    backend: Any = "auto",
     model_roots: list[Path] | None = None,
 ) -> dict[str, Any]:
     """Validated parameters for a ``generate`` job; ``FormError`` names the first bad field.
@@ -55,6 +56,7 @@ def generation_params(
         "top_p": as_float(top_p, "Top-p"),
         "seed": optional_int(seed, "Seed") or 0,
         "device": choice(device or "auto", "Device", DEVICES),
+        "backend": choice(backend or "auto", "Backend", BACKENDS),
     }
     if choice(context_source, "Contexts from", CONTEXT_SOURCES) == "corpus":
         params["corpus"] = file_inside(corpus, upload_dir, "corpus")
@@ -126,6 +128,7 @@ def generate_command(db_url: str, params: dict[str, Any]) -> str:
     argv += _flag("--contexts", params.get("contexts")) + _flag("--samples", params.get("samples"))
     argv += _flag("--temperature", params.get("temperature")) + _flag("--top-p", params.get("top_p"))
     argv += _flag("--seed", params.get("seed")) + _flag("--device", params.get("device"))
+    argv += _flag("--backend", params.get("backend"))
     argv += _flag("--corpus", params.get("corpus"))
     return shlex.join(argv)
 

@@ -22,9 +22,15 @@ def progress_text(row: dict[str, Any], now: dt.datetime | None = None) -> str:
     return phase_text(row, now or job_rows.now())
 
 
-def job_table(rows: list[dict[str, Any]], now: dt.datetime | None = None) -> list[list[Any]]:
-    """One display row per job, in ``JOB_COLUMNS`` order."""
+def job_table(
+    rows: list[dict[str, Any]],
+    now: dt.datetime | None = None,
+    stats: dict[int, dict[str, Any]] | None = None,
+) -> list[list[Any]]:
+    """One display row per job, in ``JOB_COLUMNS`` order; ``stats`` (job id -> generation stats) turns a
+    generate job's rate into sentences/s."""
     now = now or job_rows.now()
+    stats = stats or {}
     table = []
     for row in rows:
         error = (row.get("error") or "").strip().splitlines()
@@ -34,7 +40,7 @@ def job_table(rows: list[dict[str, Any]], now: dt.datetime | None = None) -> lis
                 row["kind"],
                 row["status"],
                 progress_text(row, now),
-                rate_text(row, now),
+                rate_text(row, now, stats.get(row["id"])),
                 eta_text(row, now),
                 row["started_at"].strftime("%Y-%m-%d %H:%M:%S") if row.get("started_at") else "",
                 error[0] if error else "",
@@ -49,14 +55,18 @@ def last_log_lines(row: dict[str, Any] | None, lines: int = 12) -> str:
     return "\n".join((row.get("log") or "").strip().splitlines()[-lines:])
 
 
-def job_summary(row: dict[str, Any] | None) -> str:
-    """Markdown headline for one job: what it is, its state, and its error in full when it failed."""
+def job_summary(row: dict[str, Any] | None, stats: dict[str, Any] | None = None) -> str:
+    """Markdown headline for one job: what it is, its state, the decoding backend a generate job used
+    (from its sentences' provenance), and its error in full when it failed."""
     if not row:
         return "No job selected."
     params = ", ".join(
         f"{k}={v}" for k, v in sorted((row.get("params") or {}).items()) if v not in (None, "")
     )
-    text = f"**Job {row['id']}** · {row['kind']} · **{row['status']}** · {progress_text(row)}\n\n`{params}`"
+    text = f"**Job {row['id']}** · {row['kind']} · **{row['status']}** · {progress_text(row)}"
+    if stats and stats.get("backend"):
+        text += f" · decoded with **{stats['backend']}**, {stats['sentences']:,} sentences"
+    text += f"\n\n`{params}`"
     if row.get("error"):
         first = row["error"].strip().splitlines()[0]
         text += f"\n\n**Error:** {first}"

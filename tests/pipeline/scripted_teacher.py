@@ -72,3 +72,45 @@ def build_scripted_teacher(out_dir: Path, seed: int = 0) -> Path:
     model.save_pretrained(out_dir)
     tok.save_pretrained(out_dir)
     return out_dir
+
+
+def build_scripted_llama(out_dir: Path, seed: int = 0) -> Path:
+    """The same script as ``build_scripted_teacher`` in a tiny Llama (the architecture of SmolLM2), with
+    attention and MLP outputs zeroed so the (RMS-normed) hidden state is the current token's embedding."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(seed)
+    tok = gpt2_tokenizer()
+    config = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        tie_word_embeddings=False,
+        bos_token_id=tok.eos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.eos_token_id,
+    )
+    model = LlamaForCausalLM(config)
+    ids = {w: tok.encode(w)[0] for w in {*FORKS, *(n for succ in FORKS.values() for n in succ), "\n"}}
+    direction = {w: i for i, w in enumerate(sorted(ids))}
+    with torch.no_grad():
+        for layer in model.model.layers:
+            layer.self_attn.o_proj.weight.zero_()
+            layer.mlp.down_proj.weight.zero_()
+        head = model.lm_head.weight
+        head.normal_(0.0, 0.02)
+        embed = model.model.embed_tokens.weight
+        for word, d in direction.items():
+            embed[ids[word]] = 0.0
+            embed[ids[word], d] = 4.0
+        for word, successors in FORKS.items():
+            for nxt in successors:
+                head[ids[nxt], direction[word]] += 1.0  # x sqrt(32) after RMSNorm: ~5.7
+        head[ids["\n"], direction[" is"]] += NEWLINE_PULL / 3.0
+    model.save_pretrained(out_dir)
+    tok.save_pretrained(out_dir)
+    return out_dir

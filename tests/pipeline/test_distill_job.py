@@ -56,6 +56,8 @@ def test_round_one_pairs_from_teacher_sentences_with_provenance(engine, tiny_tea
     assert provenance["sampling"] == {"top_p": 0.9, "temperature": 0.7, "no_repeat_ngram_size": 3,
                                       "max_new_tokens": 6}  # fmt: skip
     assert all(p["target"] != p["source"] for p in new)
+    assert {p["provenance"]["backend"] for p in new} == {"ctranslate2"}  # auto, causal student, CPU
+    assert "student decoding: ctranslate2" in job_rows.get(engine, job_id)["log"]
     queued = [j for j in job_rows.recent(engine) if j["kind"] == "score"]
     assert len(queued) == 1 and queued[0]["status"] == "queued"
 
@@ -71,6 +73,15 @@ def test_corpus_sources_and_clear_error_without_sources(engine, tiny_seq2seq, tm
     assert status == "done", job_rows.get(engine, job_id)["error"]
     assert {p["source"] for p in student_pairs(engine)} <= {"Stocks fell sharply.", "Bonds rallied."}
     assert not [j for j in job_rows.recent(engine) if j["kind"] == "score"]
+    assert (
+        "using torch because CTranslate2 student decoding supports causal students only"
+        in (job_rows.get(engine, job_id)["log"])
+    )
+    assert {p["provenance"]["backend"] for p in student_pairs(engine)} == {"torch"}
+    status, job_id = distill(engine, {"run": run["id"], "corpus": str(corpus), "contexts": 2, "samples": 2,
+                                      "score": False, "device": "cpu", "backend": "ctranslate2"})  # fmt: skip
+    error = job_rows.get(engine, job_id)["error"]
+    assert status == "failed" and "causal students only" in error and "\n" not in error
 
 
 @pytest.mark.parametrize(

@@ -161,10 +161,14 @@ def test_job_stores_contexts_sentences_and_pairs_with_provenance(engine, scripte
             "top_k": 50,
             "no_repeat_ngram_size": 3,
             "max_new_tokens": 60,
+            "backend": "ctranslate2",  # auto on a CPU with ctranslate2 installed
+            "quantization": "int8",
         }
     assert pair_rows and all(p["task"] == "paraphrase" and p["source"] != p["target"] for p in pair_rows)
     first = pair_rows[0]
     assert first["provenance"]["teacher"] == scripted_dir and first["provenance"]["job_id"] == job_id
+    assert first["provenance"]["backend"] == "ctranslate2"
+    assert any("teacher decoding: ctranslate2 (int8)" in line for line in row["log"].splitlines())
     assert first["source_sentence_id"] and first["target_sentence_id"]
 
 
@@ -172,10 +176,10 @@ def test_crash_then_resume_matches_an_uninterrupted_run(db_url, tmp_path, script
     from db import connect
 
     clean = connect(f"sqlite:///{tmp_path / 'clean.db'}")
-    assert run_new_job(clean, params(scripted_dir, corpus))[1] == "done"
+    assert run_new_job(clean, params(scripted_dir, corpus, backend="torch"))[1] == "done"
 
     crashed = connect(db_url)
-    real = generate_module.generate_first_sentences
+    real = generate_module.sample_continuations
     calls = []
 
     def crash_on_second_batch(*args, **kwargs):
@@ -184,11 +188,11 @@ def test_crash_then_resume_matches_an_uninterrupted_run(db_url, tmp_path, script
             raise RuntimeError("simulated crash")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(generate_module, "generate_first_sentences", crash_on_second_batch)
-    job_id, status = run_new_job(crashed, params(scripted_dir, corpus))
+    monkeypatch.setattr(generate_module, "sample_continuations", crash_on_second_batch)
+    job_id, status = run_new_job(crashed, params(scripted_dir, corpus, backend="torch"))
     assert status == "failed"
     assert job_rows.get(crashed, job_id)["progress_done"] == 2
-    monkeypatch.setattr(generate_module, "generate_first_sentences", real)
+    monkeypatch.setattr(generate_module, "sample_continuations", real)
 
     job_rows.requeue(crashed, job_id)
     assert runner.run_job(crashed, job_id) == "done"

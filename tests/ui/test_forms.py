@@ -136,6 +136,18 @@ def test_job_table_shows_progress_rate_and_eta():
     assert "**Error:** Cannot load teacher" in job_summary(failed)
 
 
+def test_a_generate_jobs_rate_is_in_sentences_per_second_with_its_backend():
+    now = dt.datetime(2026, 1, 1, 12, 0, 0)
+    row = {
+        "id": 8, "kind": "generate", "status": "running", "progress_done": 4, "progress_total": 8,
+        "started_at": now - dt.timedelta(seconds=40), "finished_at": None, "error": None,
+        "params": {"backend": "auto"}, "log": "",
+    }  # fmt: skip
+    stats = {8: {"sentences": 150, "since": 100, "backend": "ctranslate2"}}  # 100 since the latest start
+    assert job_table([row], now, stats)[0][4] == "2.50 sentences/s"
+    assert "decoded with **ctranslate2**, 150 sentences" in job_summary(row, stats[8])
+
+
 def test_histogram_draws_bars_and_threshold_lines():
     hist = {
         "edges": [0.0, 0.5, 1.0], "all": [4, 2], "survivors": [0, 2], "missing_all": 1,
@@ -159,10 +171,12 @@ def test_the_shown_commands_parse_with_the_real_cli_to_the_same_settings(tmp_pat
     params = generation_params(
         teacher="embedded", task="summary", context_source="corpus", corpus=str(corpus), contexts=7,
         samples=5, temperature=0.7, top_p=0.8, seed=3, device="cpu", upload_dir=corpus.parent,
+        backend="ctranslate2",
     )  # fmt: skip
     args = build_parser().parse_args(shlex.split(generate_command("sqlite:///s.db", params))[1:])
     assert (args.teacher, args.task, args.contexts, args.samples) == ("embedded", "summary", 7, 5)
     assert (args.temperature, args.top_p, args.seed, args.device) == (0.7, 0.8, 3, "cpu")
+    assert args.backend == "ctranslate2"
     assert args.corpus == str(corpus.resolve())
     scoring = score_params(nli="", embedder="embedded", batch_size=64, device="cpu")
     args = build_parser().parse_args(shlex.split(score_command("sqlite:///s.db", scoring))[1:])
