@@ -42,9 +42,22 @@ def _pairs_score_error(conn: Connection) -> None:
         conn.exec_driver_sql("ALTER TABLE pairs ADD COLUMN score_error TEXT")
 
 
+def _syntax(conn: Connection) -> None:
+    """The ``ted`` critic: ``pairs.ted`` (indexed, like every score), ``pairs.ted_error`` and the
+    ``parses`` table (one constituency tree, or parse error, per parser and sentence)."""
+    existing = {column["name"] for column in inspect(conn).get_columns("pairs")}
+    if "ted" not in existing:
+        conn.exec_driver_sql("ALTER TABLE pairs ADD COLUMN ted FLOAT")
+        conn.exec_driver_sql("CREATE INDEX ix_pairs_ted ON pairs (ted)")
+    if "ted_error" not in existing:
+        conn.exec_driver_sql("ALTER TABLE pairs ADD COLUMN ted_error TEXT")
+    schema.parses.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial_schema", _initial_schema),
     ("0002_pairs_score_error", _pairs_score_error),
+    ("0003_syntax_parses", _syntax),
 ]
 
 

@@ -15,6 +15,7 @@ from db import jobs as job_rows
 from tests.ui.conftest import load_candidates
 from tests.ui.studio import running_studio, wait_for
 from ui.context import AppContext
+from ui.recipe_controls import N_CONTROLS
 
 AppError = Exception  # gradio_client raises AppError (a subclass) carrying the handler's message
 
@@ -42,8 +43,8 @@ def test_curate_review_version_export_import_over_the_api(studio_ctx, tmp_path):
     with running_studio(studio_ctx, worker=False) as url:
         client = Client(url, verbose=False)
         loaded = client.predict("paraphrase", "kept", "id", api_name="/load_curate")
-        controls = list(loaded[:15])
-        before = survivors(loaded[15])
+        controls = list(loaded[:N_CONTROLS])
+        before = survivors(loaded[N_CONTROLS])
         assert before > 0
 
         # a stricter embedding threshold keeps fewer pairs; a junk value is refused with its name

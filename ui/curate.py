@@ -35,6 +35,8 @@ SORTS = [
     ("Embedding cosine (highest first)", "-embed_cosine"),
     ("Length ratio (lowest first)", "length_ratio"),
     ("Length ratio (highest first)", "-length_ratio"),
+    ("Tree edit distance (lowest first)", "ted"),
+    ("Tree edit distance (highest first)", "-ted"),
 ]
 SORT_VALUES = tuple(value for _, value in SORTS)
 

@@ -16,6 +16,7 @@ SHORT = {
     "length_ratio": "len",
     "numbers_ok": "num",
     "embed_cosine": "cos",
+    "ted": "ted",
 }
 CRITIC_COLUMNS = ["critic", "threshold", "removes (alone)", "only it removes", "loosen to", "would add"]
 
@@ -53,11 +54,16 @@ def critic_rows(summary: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
+def format_score(column: str, value: float) -> str:
+    """A score as shown: two decimals, a tree edit distance as the whole number it is."""
+    return f"{value:.0f}" if column == "ted" else f"{value:.2f}"
+
+
 def _score_cells(scores: dict[str, Any]) -> str:
     cells = []
     for column in SCORE_COLUMNS:
         value = scores.get(column)
-        shown = "–" if value is None else f"{value:.2f}"
+        shown = "–" if value is None else format_score(column, value)
         cells.append(f'<span title="{column}">{SHORT[column]} {shown}</span>')
     return "<br>".join(cells)
 
@@ -96,7 +102,8 @@ def pair_card_html(row: dict[str, Any] | None, recipe: Recipe, position: str = "
     verdict = "critics keep it" if not reasons else "critics reject it: " + ", ".join(reasons)
     ops = word_diff(row["source"], row["target"])
     score_text = " · ".join(
-        f"{SHORT[c]} {scores[c]:.2f}" if scores[c] is not None else f"{SHORT[c]} –" for c in SCORE_COLUMNS
+        f"{SHORT[c]} {format_score(c, scores[c])}" if scores[c] is not None else f"{SHORT[c]} –"
+        for c in SCORE_COLUMNS
     )
     return (
         f'<div class="id-pair"><p class="id-hint">pair {row["id"]} · {html.escape(row.get("queue") or "")} queue'

@@ -2,7 +2,7 @@
 
 import pytest
 
-from models.trees import Tree, TreeSyntaxError, from_bracketed, template, ted, to_bracketed, truncate
+from models.trees import Tree, TreeSyntaxError, from_bracketed, ted, template, to_bracketed, truncate
 
 SMALL = "(S (NP w n) (VP v (NP n)) .)"
 
