@@ -18,7 +18,8 @@ GATE_DEFAULTS = (
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "score",
-        help="score pending pairs: length ratio, ROUGE-L, numbers, embedding cosine, NLI; then dedup groups",
+        help="score pending pairs: length ratio, ROUGE-L, numbers, embedding cosine, tree edit distance, NLI; "
+        "then dedup groups",
         description="Scores every pair whose score columns are still empty (a stored score is never "
         "recomputed) and regroups duplicates. Without --nli the semantic critic is embedding cosine only. "
         + GATE_DEFAULTS,
@@ -56,6 +57,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         metavar="DIR",
         help="a learned critic's folder (`impossible critic train`): writes its p(accept) into `learned`",
+    )
+    p.add_argument(
+        "--parser",
+        default="auto",
+        metavar="auto|link-grammar|none",
+        help="constituency parser for the ted critic: 'auto' (link-grammar when installed, default), "
+        "'link-grammar' (an error when missing) or 'none'",
     )
     p.add_argument("--batch-size", type=int, default=512, help="pairs per committed batch (default 512)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1, ...")
@@ -100,6 +108,7 @@ def score_params(args: argparse.Namespace) -> dict[str, Any]:
         "batch_size": args.batch_size,
         "device": args.device,
         "dedup_threshold": args.dedup_threshold,
+        "parser": args.parser,
     }
     if args.critic:
         params["critic"] = args.critic

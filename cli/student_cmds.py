@@ -26,6 +26,7 @@ TABLE_METRICS = (
     ("bertscore_f1", "BERTSc*"),
     ("bert_ibleu", "BERT-iBLEU*"),
     ("self_bleu", "self-BLEU"),
+    ("ted_r", "TED-R"),
 )
 
 
@@ -41,6 +42,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, help="peak learning rate (default 5e-5, or 2e-4 with --lora)")
     p.add_argument("--batch-size", type=int, help="pairs per step (default 8)")
     p.add_argument("--lora", action="store_true", help="train a LoRA adapter (merged into the saved model)")
+    p.add_argument(
+        "--syntax",
+        action="store_true",
+        help="syntax-controlled: the student reads source + the target's parse template (needs link-grammar)",
+    )
     p.add_argument("--eval-fraction", type=float, help="share of pairs held out for eval loss (default 0.1)")
     p.add_argument("--checkpoint-every", type=int, help="steps between checkpoints (default 50)")
     p.add_argument("--seed", type=int, help="data order and initialisation seed (default 0)")
@@ -110,7 +116,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "version": args.version, "student": args.student, "epochs": args.epochs, "max_steps": args.max_steps,
         "lr": args.lr, "batch_size": args.batch_size, "lora": args.lora or None,
         "eval_fraction": args.eval_fraction, "checkpoint_every": args.checkpoint_every, "seed": args.seed,
-        "device": args.device, "output_dir": args.output_dir,
+        "device": args.device, "output_dir": args.output_dir, "syntax": args.syntax or None,
     }  # fmt: skip
     check_model("student", args.student)
     job_id, status = _submit_and_maybe_run(engine, "train", params, args.background)
@@ -213,7 +219,8 @@ def _command(argv: list[str], params: dict[str, Any], flags) -> str:
 def train_command(db_url: str, params: dict[str, Any]) -> str:
     """The ``impossible train`` command that queues the same job as ``params``."""
     argv = ["impossible", "train", "--db", display_url(db_url), "--version", str(params.get("version", ""))]
-    return _command(argv + (["--lora"] if params.get("lora") else []), params, TRAIN_FLAGS)
+    argv += ["--lora"] if params.get("lora") else []
+    return _command(argv + (["--syntax"] if params.get("syntax") else []), params, TRAIN_FLAGS)
 
 
 def evaluate_command(db_url: str, params: dict[str, Any]) -> str:

@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import Engine
 
+from db.schema import SCORE_COLUMNS
+
 log = logging.getLogger(__name__)
 
 MIN_PAIRS = 200_000
@@ -55,7 +57,8 @@ def stamp(engine: Engine, data_signature: tuple) -> str:
     database = engine.url.database
     if engine.dialect.name == "sqlite" and database and database != ":memory:" and os.path.exists(database):
         inode = os.stat(database).st_ino
-    return json.dumps([_url(engine), inode, [str(part) for part in data_signature]])
+    # the score columns too: a copy saved before a column existed (``ted``) must not be read back
+    return json.dumps([_url(engine), inode, list(SCORE_COLUMNS), [str(part) for part in data_signature]])
 
 
 def load(engine: Engine, data_signature: tuple) -> dict[str, np.ndarray] | None:

@@ -18,8 +18,12 @@ from sqlalchemy import ColumnElement, Table, and_, true
 from db.schema import SCORE_COLUMNS
 from pipeline.types import TASKS
 
-#: Columns whose values are probabilities / similarities in [0, 1].
-UNIT_COLUMNS = frozenset(SCORE_COLUMNS) - {"length_ratio"}
+#: Columns whose values are probabilities / similarities in [0, 1] (``ted`` counts tree edits).
+UNIT_COLUMNS = frozenset(SCORE_COLUMNS) - {"length_ratio", "ted"}
+
+#: The ``ted`` threshold the studio and ``--min ted`` suggest. Not in the default recipe: with
+#: link-grammar, TED-F does not separate near-copies from rewrites (README, "The ted critic").
+TED_MIN = 10.0
 
 #: Short names accepted on the command line and in the studio.
 ALIASES: dict[str, tuple[str, ...]] = {

@@ -22,11 +22,12 @@ from db.schema import SCORE_COLUMNS, contexts, labels, pairs, sentences
 HUMAN_REJECTED_REASON = "human_rejected"
 
 #: How far "loosen one step" moves a threshold, per column.
-STEP: dict[str, float] = {column: 0.05 for column in UNIT_COLUMNS} | {"length_ratio": 0.1}
+STEP: dict[str, float] = {column: 0.05 for column in UNIT_COLUMNS} | {"length_ratio": 0.1, "ted": 1.0}
 
 #: Fixed histogram bins per column: (low, high, number of bins); values above ``high`` go in the last bin.
 BINS: dict[str, tuple[float, float, int]] = {column: (0.0, 1.0, 20) for column in UNIT_COLUMNS} | {
-    "length_ratio": (0.0, 3.0, 30)
+    "length_ratio": (0.0, 3.0, 30),
+    "ted": (0.0, 60.0, 30),
 }
 
 

@@ -76,6 +76,18 @@ def _version_reports(conn: Connection) -> None:
     schema.version_reports.create(conn, checkfirst=True)
 
 
+def _syntax(conn: Connection) -> None:
+    """The ``ted`` critic: ``pairs.ted`` (indexed, like every score), ``pairs.ted_error`` and the
+    ``parses`` table (one constituency tree, or parse error, per parser and sentence)."""
+    existing = {column["name"] for column in inspect(conn).get_columns("pairs")}
+    if "ted" not in existing:
+        conn.exec_driver_sql("ALTER TABLE pairs ADD COLUMN ted FLOAT")
+        conn.exec_driver_sql("CREATE INDEX ix_pairs_ted ON pairs (ted)")
+    if "ted_error" not in existing:
+        conn.exec_driver_sql("ALTER TABLE pairs ADD COLUMN ted_error TEXT")
+    schema.parses.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial_schema", _initial_schema),
     ("0002_pairs_score_error", _pairs_score_error),
@@ -83,6 +95,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0004_jobs_phase", _jobs_phase),
     ("0005_pairs_learned", _pairs_learned),
     ("0006_version_reports", _version_reports),
+    ("0007_syntax_parses", _syntax),
 ]
 
 

@@ -42,6 +42,7 @@ SCORE_COLUMNS: tuple[str, ...] = (
     "nli_forward",  # p(source entails target)
     "nli_backward",  # p(target entails source)
     "learned",  # p(accept) from a critic trained on human labels (``impossible critic train``)
+    "ted",  # tree edit distance between the source's and the target's full constituency trees (TED-F)
 )
 
 jobs = Table(
@@ -125,9 +126,25 @@ pairs = Table(
     Column("dedup_group", Integer),
     # why scoring gave up on this pair (e.g. an empty source); such a pair is not retried
     Column("score_error", Text),
+    # why ``ted`` is missing: the parser rejected the source or the target (their parses say why)
+    Column("ted_error", Text),
     *[Index(f"ix_pairs_{name}", name) for name in SCORE_COLUMNS],
     Index("ix_pairs_context", "context_id"),
     Index("ix_pairs_dedup_group", "dedup_group"),
+)
+
+parses = Table(
+    "parses",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("parser", String(64), nullable=False),  # e.g. link-grammar: parses of two parsers never mix
+    # sha1 of the sentence text: a sentence is parsed once, whichever pairs, jobs or imports it is in
+    Column("text_key", String(40), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("tree", Text),  # bracketed constituency tree, leaves are word classes (models.trees)
+    Column("error", Text),  # why the parser rejected the sentence (tree is then NULL)
+    Column("created_at", DateTime, nullable=False, server_default=func.now()),
+    UniqueConstraint("parser", "text_key", name="uq_parses_parser_text"),
 )
 
 labels = Table(

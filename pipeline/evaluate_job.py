@@ -6,6 +6,11 @@ Parameters: ``run`` (training run id, required), ``benchmark`` (file or folder p
 ``embedder`` (encoder for the BERTScore-style metrics; ``embedded`` = all-MiniLM-L6-v2, empty = skip),
 ``device``.
 
+With a parser installed, both systems also get TED-R (``pipeline.syntax_control``: the tree distance
+between the top levels of each output's parse and the reference's template; for copy-input the output is
+the source). A syntax-controlled run reads each source with the reference's template (rows whose
+reference the parser rejects keep their plain source).
+
 Writes two ``evaluations`` rows in one transaction, both with the run's id: ``system="student"`` and
 ``system="copy_input"``, each with corpus metrics and per-example (source, reference, output, scores).
 Greedy decoding makes the student's outputs reproducible. An interrupted evaluation starts again from
@@ -99,6 +104,41 @@ def _examples(bench, outputs: list[str], per_example: list[dict[str, float]]) ->
     ]
 
 
+def _syntax_setup(ctx: JobContext, run: dict[str, Any], bench) -> tuple[Any, list[str | None], list[str]]:
+    """(parser or None, the reference templates, the student's inputs) for this run."""
+    from pipeline.critics import syntax
+    from pipeline.syntax_control import controlled_source, open_parser, templates_for
+
+    syntax_run = bool((run.get("config") or {}).get("syntax"))
+    if not syntax_run and syntax.resolve_parser(syntax.AUTO) is None:
+        ctx.log("no parser installed: TED-R skipped (install Debian's python3-link-grammar for it)")
+        return None, [None] * len(bench.rows), list(bench.sources)
+    parser = open_parser()
+    templates = templates_for(ctx.engine, parser, list(bench.references))
+    if not syntax_run:
+        return parser, templates, list(bench.sources)
+    inputs = [
+        s if t is None else controlled_source(s, t) for s, t in zip(bench.sources, templates, strict=True)
+    ]
+    ctx.log(
+        f"syntax-controlled run: {sum(t is not None for t in templates)} of {len(templates)} rows have a template"
+    )
+    return parser, templates, inputs
+
+
+def _add_ted_r(
+    ctx: JobContext, parser, outputs: list[str], templates, metrics: dict, rows: list[dict]
+) -> None:
+    from pipeline.syntax_control import ted_r
+
+    if parser is None:
+        return
+    found = ted_r(ctx.engine, parser, outputs, templates)
+    metrics["ted_r"] = found.mean
+    for row, value in zip(rows, found.rows, strict=True):
+        row["ted_r"] = value
+
+
 def run(ctx: JobContext) -> None:
     from models.benchmarks import BenchmarkFormatError, read_benchmark
     from models.loading import ModelLoadError
@@ -126,8 +166,9 @@ def run(ctx: JobContext) -> None:
         student = load_student(str(Path(run["output_dir"]) / "final"), device=p["device"])
     except ModelLoadError as exc:
         raise UserError(str(exc)) from exc
-    outputs, outputs_per_s = _generate(ctx, student, bench.sources, p)
-    samples = _self_bleu_samples(ctx, student, bench.sources, p) if int(p["samples"]) > 1 else None
+    parser, templates, inputs = _syntax_setup(ctx, run, bench)
+    outputs, outputs_per_s = _generate(ctx, student, inputs, p)
+    samples = _self_bleu_samples(ctx, student, inputs, p) if int(p["samples"]) > 1 else None
     if p["embedder"]:
         ctx.phase("loading embedder")
     embedder = _embedder(ctx, p["embedder"], p["device"])
@@ -144,6 +185,8 @@ def run(ctx: JobContext) -> None:
     copy_metrics, copy_rows = score_system(
         bench.sources, bench.references, bench.sources, alpha=float(p["alpha"]), embedder=embedder
     )
+    _add_ted_r(ctx, parser, outputs, templates, student_metrics, student_rows)
+    _add_ted_r(ctx, parser, list(bench.sources), templates, copy_metrics, copy_rows)
     student_metrics.update(common, outputs_per_s=outputs_per_s, max_new_tokens=p["max_new_tokens"])
     copy_metrics.update(common)
     with ctx.batch(done=len(bench.rows), total=len(bench.rows)) as conn:
@@ -161,6 +204,10 @@ def run(ctx: JobContext) -> None:
                 examples=_examples(bench, outs, rows),
             )
     ctx.log(
-        f"student iBLEU {student_metrics['ibleu']:.2f} BLEU {student_metrics['bleu']:.2f}; "
-        f"copy-input iBLEU {copy_metrics['ibleu']:.2f} BLEU {copy_metrics['bleu']:.2f}"
+        f"student iBLEU {student_metrics['ibleu']:.2f} BLEU {student_metrics['bleu']:.2f}{_ted_text(student_metrics)}; "
+        f"copy-input iBLEU {copy_metrics['ibleu']:.2f} BLEU {copy_metrics['bleu']:.2f}{_ted_text(copy_metrics)}"
     )
+
+
+def _ted_text(metrics: dict[str, Any]) -> str:
+    return f" TED-R {metrics['ted_r']:.2f}" if metrics.get("ted_r") is not None else ""

@@ -13,11 +13,14 @@ batch_size        512         pairs per committed batch
 device            "auto"      "cpu", "cuda", "cuda:1", ... ("auto" = CUDA when present)
 dedup_threshold   0.75        mutual score at which two sentences count as the same (``critics.dedup``)
 critic            null        a learned critic's folder (``impossible critic train``): fills ``learned``
+parser            "auto"      constituency parser for ``ted``: "link-grammar", "auto" (link-grammar when
+                              installed, else no ted), or null (``critics.syntax``)
 ================  ==========  ==============================================================================
 
 Stages: (1) length ratio, ROUGE-L and numbers on every pair missing one; (2) embedding cosine on the
-pairs whose cheap scores pass the gate; (3) NLI on the pairs whose cheap scores and embedding cosine
-pass the gate; (4) dedup groups over the whole database. Work is whatever score column is NULL, read in
+pairs whose cheap scores pass the gate; (3) ``ted`` (tree edit distance of the two parses; each sentence
+parsed once) on the paraphrase pairs whose cheap scores and embedding cosine pass the gate; (4) NLI on the
+pairs whose cheap scores and embedding cosine pass the gate; (5) dedup groups over the whole database. Work is whatever score column is NULL, read in
 id order, and each batch's scores commit with the job's progress in one transaction: a stored score is
 never recomputed (the UPDATE even keeps a value that appeared meanwhile), and a killed job resumes
 where it stopped. A pair a critic cannot score (an empty sentence) gets ``score_error`` and the job goes
@@ -35,8 +38,9 @@ import numpy as np
 from sqlalchemy import ColumnElement, Engine, and_, bindparam, func, select, update
 
 from db.schema import pairs
-from pipeline.critics import dedup, lexical, semantic
-from pipeline.critics.gate import Gate, cheap_pending, embedding_pending, nli_pending
+from models.parser import PARSERS, ParserLoadError
+from pipeline.critics import dedup, lexical, semantic, syntax
+from pipeline.critics.gate import Gate, cheap_pending, embedding_pending, nli_pending, ted_pending
 from pipeline.runner import JobContext, UserError, require_models
 
 LOG_EVERY_S = 30.0
@@ -56,19 +60,13 @@ class ScoreSettings:
     device: str = "auto"
     dedup_threshold: float = dedup.DEFAULT_DEDUP_THRESHOLD
     critic: str | None = None
+    parser: str | None = syntax.AUTO
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> ScoreSettings:
         """Raise ``UserError`` naming the first bad parameter."""
-        unknown = set(params) - {
-            "nli",
-            "embedder",
-            "gate",
-            "batch_size",
-            "device",
-            "dedup_threshold",
-            "critic",
-        }
+        known = {"nli", "embedder", "gate", "batch_size", "device", "dedup_threshold", "critic", "parser"}
+        unknown = set(params) - known
         if unknown:
             raise UserError(f"Unknown score parameter(s): {', '.join(sorted(unknown))}.")
         try:
@@ -86,6 +84,9 @@ class ScoreSettings:
             value = params.get(key, default)
             return None if value is None or str(value).strip().lower() in ("", "none") else str(value)
 
+        parser = model("parser", syntax.AUTO)
+        if parser not in (None, syntax.AUTO, *PARSERS):
+            raise UserError(f"Unknown parser {parser!r}; use {', '.join(PARSERS)}, auto or none.")
         return cls(
             nli=model("nli", None),
             embedder=model("embedder", EMBEDDED),
@@ -94,6 +95,7 @@ class ScoreSettings:
             device=str(params.get("device") or "auto"),
             dedup_threshold=float(threshold),
             critic=model("critic", None),
+            parser=parser,
         )
 
 
@@ -288,8 +290,31 @@ def model_batch_size(device: str) -> int:
     return 64 if pick_device(device).type == "cpu" else 256
 
 
-def build_stages(settings: ScoreSettings) -> list[Stage]:
-    """Cheap critics, then (when configured) the embedder, then NLI — in order of cost."""
+def parser_stage(engine: Engine, settings: ScoreSettings) -> Stage | None:
+    """The ``ted`` stage, or None when no parser is configured (``auto`` without link-grammar)."""
+    try:
+        name = syntax.resolve_parser(settings.parser)
+    except ParserLoadError as exc:
+        raise UserError(str(exc)) from exc
+    if name is None:
+        return None
+
+    def make_scorer() -> Scorer:
+        try:
+            return syntax.ted_scorer(engine, syntax.open_parser(name))
+        except ParserLoadError as exc:
+            raise UserError(str(exc)) from exc
+
+    return Stage(
+        f"ted ({name})",
+        ted_pending(settings.gate, with_embeddings=bool(settings.embedder)),
+        ("ted", "ted_error"),
+        make_scorer,
+    )
+
+
+def build_stages(settings: ScoreSettings, engine: Engine) -> list[Stage]:
+    """Cheap critics, then (when configured) the embedder, the parser and NLI — in order of cost."""
     stages = [Stage("cheap critics", cheap_pending(), (*lexical.CHEAP_COLUMNS,), lambda: score_cheap)]
     if settings.embedder:
         stages.append(
@@ -305,6 +330,9 @@ def build_stages(settings: ScoreSettings) -> list[Stage]:
                 chunk=lambda: model_batch_size(settings.device),
             )
         )
+    ted_stage = parser_stage(engine, settings)
+    if ted_stage is not None:
+        stages.append(ted_stage)
     if settings.nli:
         stages.append(
             Stage(
@@ -381,7 +409,9 @@ def run(ctx: JobContext) -> None:
     check_models(settings)
     if not settings.nli:
         ctx.log("no NLI model given: the semantic critic is embedding cosine only (nli_model stays NULL)")
-    stages = build_stages(settings)
+    stages = build_stages(settings, ctx.engine)
+    if settings.parser is not None and not any(stage.columns[0] == "ted" for stage in stages):
+        ctx.log("no parser installed: ted stays NULL (install Debian's python3-link-grammar for it)")
     count = len(stages) + 1  # the critics, then dedup
     for index, stage in enumerate(stages):
         later = sum(count_where(ctx.engine, s.pending) for s in stages[index + 1 :])

@@ -2,7 +2,8 @@
 
 Parameters: ``version`` (name or id, required), ``student`` (default ``embedded``), ``output_dir``
 (default ``runs/<database>-<database id>-run<run id>`` beside a SQLite file, under the working folder
-for other databases) and any ``models.train.TrainConfig`` field (epochs, max_steps, lr,
+for other databases), ``syntax`` (true: syntax-controlled, the student reads source + the target's
+template, ``pipeline.syntax_control``) and any ``models.train.TrainConfig`` field (epochs, max_steps, lr,
 batch_size, lora, eval_fraction, seed, device, checkpoint_every, eval_every, ...).
 
 The job creates one ``training_runs`` row (found again on resume), writes every step's losses to
@@ -29,7 +30,7 @@ from pipeline.runner import JobCancelled, JobContext, UserError, require_models
 
 DEFAULT_RUNS_DIR = Path("runs")
 LOG_EVERY_STEPS = 10
-NOT_CONFIG = ("version", "output_dir")
+NOT_CONFIG = ("version", "output_dir", "syntax")
 
 
 def train_config(params: dict[str, Any], task: str):
@@ -88,7 +89,18 @@ def default_run_dir(engine: Engine, run_id: int) -> Path:
     return base / DEFAULT_RUNS_DIR / f"{Path(database).stem}-{database_id(engine)[:8]}-run{run_id}"
 
 
-def _run_row(ctx: JobContext, version: dict[str, Any], config) -> dict[str, Any]:
+def _with_templates(ctx: JobContext, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Syntax-controlled training pairs; a target the parser rejects drops its pair (logged)."""
+    from pipeline.syntax_control import open_parser, templated_pairs
+
+    templated, dropped = templated_pairs(ctx.engine, open_parser(), pairs)
+    ctx.log(f"syntax-controlled: {len(templated)} pairs with a target template, {dropped} dropped (no parse)")
+    if not templated:
+        raise UserError("The parser rejected every target of this version, so no pair has a template.")
+    return templated
+
+
+def _run_row(ctx: JobContext, version: dict[str, Any], config, syntax_mode: bool = False) -> dict[str, Any]:
     """This job's run row, created on first start (with its output folder) and found again on resume."""
     row = runs.run_for_job(ctx.engine, ctx.job_id)
     if row is None:
@@ -98,7 +110,7 @@ def _run_row(ctx: JobContext, version: dict[str, Any], config) -> dict[str, Any]
             version_id=version["id"],
             recipe_hash=version["recipe_hash"],
             student=config.student,
-            config=dataclasses.asdict(config),
+            config={**dataclasses.asdict(config), "syntax": syntax_mode},
             output_dir="",
         )
         given = ctx.params.get("output_dir")
@@ -122,7 +134,10 @@ def run(ctx: JobContext) -> None:
 
     version, task, pairs = _load_version(ctx)
     config = train_config(ctx.params, task)
-    row = _run_row(ctx, version, config)
+    syntax_mode = bool(ctx.params.get("syntax"))
+    if syntax_mode:
+        pairs = _with_templates(ctx, pairs)
+    row = _run_row(ctx, version, config, syntax_mode)
     run_id = row["id"]
     runs.set_run_status(ctx.engine, run_id, "running")
     ctx.log(f"run {run_id}: {len(pairs)} pairs of version {version['name']!r}, student {config.student}")
@@ -183,7 +198,7 @@ def run(ctx: JobContext) -> None:
     if result.stopped:
         runs.set_run_status(ctx.engine, run_id, "cancelled")
         raise JobCancelled()
-    resolved = {**result.resolved, "final_dir": str(result.final_dir)}
+    resolved = {**result.resolved, "final_dir": str(result.final_dir), "syntax": syntax_mode}
     runs.set_run_status(ctx.engine, run_id, "done", config=resolved)
     ctx.log(
         f"run {run_id}: finished {result.steps} steps in {time.monotonic() - began:.0f}s -> {result.final_dir}"

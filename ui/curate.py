@@ -15,6 +15,7 @@ import gradio as gr
 from curation.frame import get_frame
 from curation.recipe import Recipe
 from curation.stats import page, summarize
+from curation.templates import with_templates
 from pipeline.types import TASKS
 from ui.common import default_recipe, semantic_note, user_errors
 from ui.context import AppContext
@@ -35,6 +36,8 @@ SORTS = [
     ("Embedding cosine (highest first)", "-embed_cosine"),
     ("Length ratio (lowest first)", "length_ratio"),
     ("Length ratio (highest first)", "-length_ratio"),
+    ("Tree edit distance (lowest first)", "ted"),
+    ("Tree edit distance (highest first)", "-ted"),
 ]
 SORT_VALUES = tuple(value for _, value in SORTS)
 
@@ -49,7 +52,7 @@ def curate_view(ctx: AppContext, recipe: Recipe, which: str, sort: str, page_num
     shown = summary["survivors"] if which == "kept" else summary["total"] - summary["survivors"]
     pages = max(1, math.ceil(shown / PAGE_SIZE))
     number = min(max(as_int(page_number or 1, "Page"), 1), pages)
-    rows = page(frame, recipe, which, (number - 1) * PAGE_SIZE, PAGE_SIZE, sort)
+    rows = with_templates(ctx.engine, page(frame, recipe, which, (number - 1) * PAGE_SIZE, PAGE_SIZE, sort))
     return [
         headline(summary, semantic_note(frame, recipe.task)),
         histograms_html(summary["histograms"]),

@@ -20,6 +20,7 @@ TITLES = {
     "numbers_ok": "Numbers kept (1 = all present)",
     "embed_cosine": "Embedding cosine",
     "learned": "Learned critic p(accept)",
+    "ted": "Tree edit distance (higher = more restructured)",
 }
 
 
@@ -68,7 +69,7 @@ def histogram_svg(column: str, hist: dict[str, Any]) -> str:
     parts.append(
         f'<text x="{PAD_LEFT}" y="{base + 14}" font-size="10" fill="#6b7280">{low:g}</text>'
         f'<text x="{WIDTH - PAD_RIGHT}" y="{base + 14}" font-size="10" fill="#6b7280" text-anchor="end">'
-        f"{high:g}{'+' if column == 'length_ratio' else ''}</text>"
+        f"{high:g}{'+' if column in ('length_ratio', 'ted') else ''}</text>"
     )
     missing = hist.get("missing_all", 0)
     if missing:

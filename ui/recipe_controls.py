@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from curation.recipe import Recipe
+from curation.recipe import TED_MIN, Recipe
 from pipeline.types import TASKS
 from ui.forms import FormError, as_float, choice
 
@@ -36,6 +36,7 @@ THRESHOLDS: tuple[Threshold, ...] = (
     Threshold("max", "rouge_l", "ROUGE-L ≤ (dissimilarity)", 0.0, 1.0, 0.01, 0.75),
     Threshold("min", "length_ratio", "Length ratio ≥", 0.0, 3.0, 0.05, 0.8),
     Threshold("max", "length_ratio", "Length ratio ≤ (compression in summary mode)", 0.0, 3.0, 0.05, 1.5),
+    Threshold("min", "ted", "Tree edit distance ≥ (syntax diversity)", 0.0, 60.0, 1.0, TED_MIN),
 )
 
 #: Number of values ``controls_from_recipe`` returns / ``recipe_from_controls`` takes.

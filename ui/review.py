@@ -12,6 +12,7 @@ from typing import Any
 import gradio as gr
 
 from curation.review import precision_estimate, review_queue, set_label
+from curation.templates import with_templates
 from db.queries import pairs_by_id
 from ui.common import current_recipe, user_errors
 from ui.context import AppContext
@@ -34,7 +35,7 @@ def show(ctx: AppContext, queue: dict[str, Any], recipe_value: dict | None) -> l
     row = None
     if pos < len(ids):
         found = pairs_by_id(ctx.engine, [ids[pos]])
-        row = {**found[0], "queue": queue["mode"]} if found else None
+        row = {**with_templates(ctx.engine, found)[0], "queue": queue["mode"]} if found else None
     position = f"{pos + 1} of {len(ids)}" if row else ""
     status = f"{queue['labelled']} labelled in this session · queue: {queue['mode']}"
     return [

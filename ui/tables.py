@@ -17,6 +17,7 @@ SHORT = {
     "numbers_ok": "num",
     "embed_cosine": "cos",
     "learned": "learned",
+    "ted": "ted",
 }
 CRITIC_COLUMNS = ["critic", "threshold", "removes (alone)", "only it removes", "loosen to", "would add"]
 
@@ -54,13 +55,35 @@ def critic_rows(summary: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
+def format_score(column: str, value: float) -> str:
+    """A score as shown: two decimals, a tree edit distance as the whole number it is."""
+    return f"{value:.0f}" if column == "ted" else f"{value:.2f}"
+
+
 def _score_cells(scores: dict[str, Any]) -> str:
     cells = []
     for column in SCORE_COLUMNS:
         value = scores.get(column)
-        shown = "–" if value is None else f"{value:.2f}"
+        shown = "–" if value is None else format_score(column, value)
         cells.append(f'<span title="{column}">{SHORT[column]} {shown}</span>')
     return "<br>".join(cells)
+
+
+def template_html(row: dict[str, Any]) -> str:
+    """The pair's syntax template (top three levels of each parse), collapsed under a ``<details>``;
+    empty when the row carries no template information."""
+    if "target_template" not in row:
+        return ""
+    if row.get("parse_error"):
+        body = f"parser rejected {html.escape(row['parse_error'])}"
+    elif row["target_template"] is None:
+        body = "not parsed yet (a score job with a parser fills it)"
+    else:
+        body = (
+            f"source: <code>{html.escape(row['source_template'] or '–')}</code><br>"
+            f"target: <code>{html.escape(row['target_template'])}</code>"
+        )
+    return f'<details class="id-template"><summary>template</summary><small>{body}</small></details>'
 
 
 def pairs_table_html(rows: list[dict[str, Any]], which: str) -> str:
@@ -76,7 +99,7 @@ def pairs_table_html(rows: list[dict[str, Any]], which: str) -> str:
             "<tr>"
             f"<td>{row['id']}</td>"
             f"<td>{html.escape(row['source'])}</td>"
-            f"<td>{html.escape(row['target'])}</td>"
+            f"<td>{html.escape(row['target'])}{template_html(row)}</td>"
             f'<td class="id-diff">{row["diff_html"]}</td>'
             f'<td style="white-space:nowrap;font-family:monospace;font-size:0.8rem">{_score_cells(row["scores"])}</td>'
             f"<td>{html.escape(reasons)}{label}{note}</td>"
@@ -97,13 +120,14 @@ def pair_card_html(row: dict[str, Any] | None, recipe: Recipe, position: str = "
     verdict = "critics keep it" if not reasons else "critics reject it: " + ", ".join(reasons)
     ops = word_diff(row["source"], row["target"])
     score_text = " · ".join(
-        f"{SHORT[c]} {scores[c]:.2f}" if scores[c] is not None else f"{SHORT[c]} –" for c in SCORE_COLUMNS
+        f"{SHORT[c]} {format_score(c, scores[c])}" if scores[c] is not None else f"{SHORT[c]} –"
+        for c in SCORE_COLUMNS
     )
     return (
         f'<div class="id-pair"><p class="id-hint">pair {row["id"]} · {html.escape(row.get("queue") or "")} queue'
         f"{' · ' + position if position else ''} · {html.escape(verdict)}</p>"
         f"<p><b>Source</b><br>{html.escape(row['source'])}</p>"
-        f"<p><b>Target</b><br>{html.escape(row['target'])}</p>"
+        f"<p><b>Target</b><br>{html.escape(row['target'])}</p>{template_html(row)}"
         f'<p class="id-diff"><b>Diff</b><br>{diff_html(ops)}</p>'
         f'<p class="id-hint" style="font-family:monospace">{score_text}</p></div>'
     )

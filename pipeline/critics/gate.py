@@ -125,3 +125,14 @@ def nli_pending(gate: Gate, with_embeddings: bool) -> ColumnElement[bool]:
     columns = (*CHEAP_COLUMNS, "embed_cosine") if with_embeddings else CHEAP_COLUMNS
     per_task = [and_(nli_directions_missing(t), gate.task_predicate(t, columns)) for t in TASKS]
     return and_(_scorable(), or_(false(), *per_task))
+
+
+def ted_pending(gate: Gate, with_embeddings: bool) -> ColumnElement[bool]:
+    """Paraphrase pairs without ``ted`` (or its recorded error) whose earlier scores pass the gate."""
+    columns = (*CHEAP_COLUMNS, "embed_cosine") if with_embeddings else CHEAP_COLUMNS
+    return and_(
+        _scorable(),
+        pairs.c.ted.is_(None),
+        pairs.c.ted_error.is_(None),
+        gate.task_predicate("paraphrase", columns),
+    )

@@ -231,7 +231,8 @@ def test_cli_prints_the_job_id_first_and_scores(db_url, capsys):
 
     with connect(db_url).begin() as conn:
         insert_pairs(conn, [GOOD])
-    assert cli_main(["score", "--db", db_url, "--embedder", "none", "--gate-max", "rouge=none"]) == 0
+    argv = ["score", "--db", db_url, "--embedder", "none", "--parser", "none", "--gate-max", "rouge=none"]
+    assert cli_main(argv) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("job ") and lines[-1].endswith("done (1 pair-stage(s) scored)")
     params = job_rows.get(connect(db_url), int(lines[0].split()[1]))["params"]
