@@ -20,6 +20,7 @@ from curation.recipe import Recipe
 from db.schema import SCORE_COLUMNS
 
 BOOTSTRAP_SAMPLES = 1000
+MAX_CURVE_POINTS = 200  # points drawn per ROC / precision-recall curve
 TWO_SIDED = "length_ratio"  # two-sided in a paraphrase recipe: no single "target precision" threshold
 
 
@@ -103,6 +104,46 @@ def threshold_for_precision(
         float(precision[best]),
         float(hits[last_of_tie[best]] / positive.sum()),
     )
+
+
+def curve_points(
+    scores: np.ndarray, positive: np.ndarray, max_points: int = MAX_CURVE_POINTS
+) -> dict[str, list[tuple[float, float]]]:
+    """The ROC curve ``(false positive rate, true positive rate)`` from (0, 0) to (1, 1) and the
+    precision-recall curve ``(recall, precision)``, one point per distinct cut (ties kept together), thinned
+    to about ``max_points``. Empty lists when a class is missing."""
+    scores = np.asarray(scores, dtype=np.float64)
+    positive = np.asarray(positive, dtype=bool)
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if n_pos == 0 or n_neg == 0:
+        return {"roc": [], "pr": []}
+    order = np.argsort(-scores, kind="mergesort")
+    ordered, hits = scores[order], np.cumsum(positive[order])
+    last_of_tie = np.r_[np.flatnonzero(np.diff(ordered)), len(ordered) - 1]
+    tp = hits[last_of_tie]
+    fp = last_of_tie + 1 - tp
+    keep = np.unique(
+        np.linspace(0, len(last_of_tie) - 1, min(max_points, len(last_of_tie))).round().astype(int)
+    )
+    tpr, fpr, precision = tp[keep] / n_pos, fp[keep] / n_neg, tp[keep] / (last_of_tie[keep] + 1)
+    roc = [(0.0, 0.0), *zip(fpr.tolist(), tpr.tolist(), strict=True)]
+    pr = list(zip(tpr.tolist(), precision.tolist(), strict=True))
+    return {"roc": roc, "pr": pr}
+
+
+def curves(engine_or_frame: Any, recipe: Recipe) -> dict[str, dict[str, list[tuple[float, float]]]]:
+    """``curve_points`` for every score column that has scored labelled pairs of both kinds."""
+    frame = engine_or_frame if isinstance(engine_or_frame, ScoreFrame) else get_frame(engine_or_frame)
+    labelled = frame.task_mask(recipe.task) & (frame.label != 0)
+    out = {}
+    for column in SCORE_COLUMNS:
+        values = frame.scores[column][labelled]
+        positive = frame.label[labelled] == LABEL_ACCEPT
+        scored = ~np.isnan(values)
+        points = curve_points(oriented(column, values[scored], recipe.task), positive[scored])
+        if points["roc"]:
+            out[column] = points
+    return out
 
 
 def oriented(column: str, values: np.ndarray, task: str) -> np.ndarray:

@@ -11,7 +11,7 @@ from typing import Any
 
 import gradio as gr
 
-from curation.agreement import agreement
+from curation.agreement import agreement, curves
 from curation.export import safe_export_path
 from db import jobs as job_rows
 from pipeline.critic_job import check_params
@@ -19,6 +19,7 @@ from pipeline.types import TASKS
 from ui.common import current_recipe, user_errors
 from ui.context import AppContext
 from ui.forms import FormError, as_float, choice
+from ui.plots import agreement_curves_html
 
 AGREEMENT_COLUMNS = [
     "critic", "scored", "unscored", "AUC", "95% interval", "recipe", "precision", "recall",
@@ -70,6 +71,7 @@ def render(ctx: AppContext) -> None:
         use = gr.Button("Use this threshold in Curate", scale=1)
     summary = gr.Markdown()
     table = gr.Dataframe(headers=AGREEMENT_COLUMNS, interactive=False, wrap=True)
+    plots = gr.HTML()
     gr.Markdown(
         "#### Train a critic from my labels\nQueues a durable `critic` job (logistic regression over the "
         "scores and the embedder's sentence vectors; needs 20 labels, 5 of each kind), then a score job that "
@@ -96,7 +98,8 @@ def render(ctx: AppContext) -> None:
         }
         head = f"**{rows[0]['labelled']:,}** labelled {recipe.task} pairs · recipe `{recipe.hash}`"
         first = next(iter(found), None)
-        return [head, agreement_rows(rows), found, gr.Dropdown(choices=list(found), value=first)]
+        plots_html = agreement_curves_html(curves(ctx.engine, recipe))
+        return [head, agreement_rows(rows), plots_html, found, gr.Dropdown(choices=list(found), value=first)]
 
     @user_errors
     def use_threshold(column_value: str, found: dict, recipe_value: dict | None, *view: Any) -> list[Any]:
@@ -127,7 +130,7 @@ def render(ctx: AppContext) -> None:
         return f"Queued score job **{job}**: it fills `learned` for every pair that lacks it."
 
     compute.click(
-        compute_agreement, [target, recipe_state], [summary, table, cuts, column], api_name="agreement"
+        compute_agreement, [target, recipe_state], [summary, table, plots, cuts, column], api_name="agreement"
     )
     train.click(start_training, [folder, task], train_msg, api_name="train_critic")
     score.click(start_scoring, [folder, task], train_msg, api_name="score_with_critic")

@@ -101,3 +101,52 @@ def histograms_html(histograms: dict[str, dict[str, Any]], columns: list[str] | 
         '<div style="display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:10px">'
         f"{grid}</div>{legend}"
     )
+
+
+CURVE_COLORS = ("#4f46e5", "#dc2626", "#059669", "#d97706", "#0891b2", "#7c3aed", "#db2777", "#4b5563")
+CURVE_SIZE, CURVE_PAD = 240, 30
+
+
+def curve_svg(title: str, series: dict[str, list[tuple[float, float]]], x_label: str, y_label: str) -> str:
+    """Line charts on the unit square (ROC, precision-recall), one coloured line per critic, with a legend."""
+    inner = CURVE_SIZE - 2 * CURVE_PAD
+
+    def at(x: float, y: float) -> str:
+        return f"{CURVE_PAD + x * inner:.1f},{CURVE_PAD + (1 - y) * inner:.1f}"
+
+    parts = [
+        f'<svg viewBox="0 0 {CURVE_SIZE + 130} {CURVE_SIZE}" width="100%" role="img" '
+        f'aria-label="{html.escape(title)}" xmlns="http://www.w3.org/2000/svg">',
+        f'<text x="{CURVE_PAD}" y="16" font-size="12" font-weight="600" fill="#111827">{html.escape(title)}</text>',
+        f'<rect x="{CURVE_PAD}" y="{CURVE_PAD}" width="{inner}" height="{inner}" fill="none" stroke="#9ca3af"/>',
+        f'<text x="{CURVE_PAD + inner / 2}" y="{CURVE_SIZE - 6}" font-size="10" fill="#6b7280" '
+        f'text-anchor="middle">{html.escape(x_label)}</text>',
+        f'<text x="10" y="{CURVE_PAD + inner / 2}" font-size="10" fill="#6b7280" text-anchor="middle" '
+        f'transform="rotate(-90 10 {CURVE_PAD + inner / 2})">{html.escape(y_label)}</text>',
+    ]
+    for index, (name, points) in enumerate(series.items()):
+        color = CURVE_COLORS[index % len(CURVE_COLORS)]
+        path = " ".join(at(x, y) for x, y in points)
+        parts.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="1.5"/>')
+        y = CURVE_PAD + 6 + index * 14
+        parts.append(
+            f'<line x1="{CURVE_SIZE + 4}" y1="{y}" x2="{CURVE_SIZE + 18}" y2="{y}" stroke="{color}" '
+            f'stroke-width="2"/><text x="{CURVE_SIZE + 22}" y="{y + 4}" font-size="10" fill="#111827">'
+            f"{html.escape(name)}</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def agreement_curves_html(curves: dict[str, dict[str, list[tuple[float, float]]]]) -> str:
+    """The ROC and precision-recall curves of every critic, side by side."""
+    if not curves:
+        return '<p class="id-hint">No critic has scored labelled pairs of both kinds yet.</p>'
+    roc = curve_svg(
+        "ROC", {c: p["roc"] for c, p in curves.items()}, "false positive rate", "true positive rate"
+    )
+    pr = curve_svg("Precision-recall", {c: p["pr"] for c, p in curves.items()}, "recall", "precision")
+    return (
+        '<div style="display:grid;grid-template-columns:repeat(auto-fill,minmax(320px,1fr));gap:10px">'
+        f"<div>{roc}</div><div>{pr}</div></div>"
+    )

@@ -9,6 +9,8 @@ from curation.agreement import (
     agreement,
     agreement_table,
     bootstrap_auc,
+    curve_points,
+    curves,
     roc_auc,
     threshold_for_precision,
 )
@@ -49,6 +51,23 @@ def test_threshold_for_a_target_precision_keeps_the_most_accepted_pairs():
     assert threshold_for_precision(np.array([0.9, 0.1]), np.array([0, 1], bool), 0.9) is None
 
 
+def test_roc_curve_area_is_the_auc_and_pr_points_match_each_cut():
+    rng = np.random.default_rng(5)
+    positive = rng.random(300) < 0.4
+    scores = np.round(rng.normal(size=300) + positive, 1)  # rounded: many ties
+    points = curve_points(scores, positive, max_points=10_000)
+    fpr, tpr = np.array(points["roc"]).T
+    assert points["roc"][0] == (0.0, 0.0) and points["roc"][-1] == (1.0, 1.0)
+    assert np.all(np.diff(fpr) >= 0) and np.all(np.diff(tpr) >= 0)
+    area = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))  # trapezoids: ties count one half
+    assert area == pytest.approx(roc_auc(scores, positive))
+    # the first precision-recall point is the highest cut alone: recall = its hits / all positives
+    top = scores == scores.max()
+    assert points["pr"][0] == pytest.approx((positive[top].sum() / positive.sum(), positive[top].mean()))
+    assert len(curve_points(scores, positive, max_points=20)["roc"]) <= 21  # thinned, plus (0, 0)
+    assert curve_points(scores, np.ones(300, bool)) == {"roc": [], "pr": []}
+
+
 def test_threshold_never_splits_a_tie():
     # cutting inside the tie at 0.7 would claim precision 1.0 for a set the cut cannot separate
     scores = np.array([0.7, 0.7, 0.2])
@@ -80,6 +99,19 @@ def test_agreement_per_column_counts_unscored_and_uses_the_recipe(engine):
     assert rows["nli_forward"]["auc"] == 0.5  # every pair has the same nli_forward: chance
     table = agreement_table(list(rows.values()), 0.9)
     assert "auc_embed_cosine=1.0000" in table.splitlines() and "auc_rouge_l=1.0000" in table
+
+
+def test_curves_cover_the_critics_with_both_kinds_of_label(engine):
+    labelled_pairs(engine)
+    found = curves(engine, Recipe.default("paraphrase", "embedding"))
+    assert {"embed_cosine", "rouge_l", "nli_forward"} <= set(found) and "learned" not in found  # unscored
+
+    def area(column: str) -> float:
+        fpr, tpr = np.array(found[column]["roc"]).T
+        return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+
+    assert area("embed_cosine") == 1.0 and area("rouge_l") == 1.0  # rouge_l turned: lower = keep
+    assert area("nli_forward") == 0.5  # one value for every pair: the diagonal
 
 
 def test_agreement_without_labels_is_a_clear_error(engine):

@@ -34,8 +34,9 @@ def test_agreement_use_threshold_train_critic_and_report(studio_ctx, engine):
         client.predict("paraphrase", "kept", "id", api_name="/load_curate")
         for pair_id, cosine in scored:  # a labeller who agrees with the embedder above 0.7
             client.predict(pair_id, "accept" if cosine >= 0.7 else "reject", "", api_name="/label_pair")
-        summary, table, column = client.predict(0.9, api_name="/agreement")
+        summary, table, plots, column = client.predict(0.9, api_name="/agreement")
         assert "**40** labelled paraphrase pairs" in summary
+        assert "<polyline" in plots and "Precision-recall" in plots and "embed_cosine" in plots
         rows = {row[0]: row for row in table["data"]}
         assert rows["embed_cosine"][3] == "1.000" and rows["embed_cosine"][1] == 40
         assert rows["nli_forward"][1:3] == [0, 40]  # no NLI model: every labelled pair unscored
