@@ -46,7 +46,7 @@ MAX_REPORTED_ERRORS = 50
 class ImportFileError(ValueError):
     """A JSONL file with bad lines; ``errors`` lists every one as ``"line N: why"``."""
 
-    def __init__(self, path: Path, errors: list[str]):
+    def __init__(self, path: Path | str, errors: list[str]):
         self.errors = errors
         shown = "; ".join(errors[:MAX_REPORTED_ERRORS])
         more = f" (and {len(errors) - MAX_REPORTED_ERRORS} more)" if len(errors) > MAX_REPORTED_ERRORS else ""
@@ -241,12 +241,13 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
                 yield number, line
 
 
-def validate_jsonl(path: Path | str, task: str | None = None) -> int:
+def validate_jsonl(path: Path | str, task: str | None = None, display_name: str | None = None) -> int:
     """Check every line of ``path``; return the number of records or raise ``ImportFileError`` listing all
-    bad lines by number."""
+    bad lines by number. Messages name the file ``display_name`` (default: the path)."""
     path = Path(path)
+    name = display_name or str(path)
     if not path.is_file():
-        raise FileNotFoundError(f"No such file: {path}")
+        raise FileNotFoundError(f"No such file: {name}")
     errors, count = [], 0
     try:
         for number, line in _lines(path):
@@ -260,9 +261,9 @@ def validate_jsonl(path: Path | str, task: str | None = None) -> int:
     except UnicodeDecodeError as exc:
         errors.append(f"line {count + 1}: not UTF-8 text ({exc.reason})")
     if errors:
-        raise ImportFileError(path, errors)
+        raise ImportFileError(name, errors)
     if count == 0:
-        raise ValueError(f"{path} holds no records; nothing to import.")
+        raise ValueError(f"{name} holds no records; nothing to import.")
     return count
 
 
@@ -280,14 +281,17 @@ def _to_pair(record: dict[str, Any], task: str | None) -> Pair:
     )
 
 
-def import_jsonl(engine: Engine, path: Path | str, task: str | None = None) -> dict[str, Any]:
+def import_jsonl(
+    engine: Engine, path: Path | str, task: str | None = None, display_name: str | None = None
+) -> dict[str, Any]:
     """Validate every line, then insert all pairs in one transaction (duplicates skipped and counted).
 
-    Given scores are kept; the score job fills in the missing ones. Returns ``{"file", "records",
+    Given scores are kept; the score job fills in the missing ones. Error messages name the file
+    ``display_name`` (the studio passes the uploaded file's own name). Returns ``{"file", "records",
     "inserted", "duplicates"}``.
     """
     path = Path(path)
-    records = validate_jsonl(path, task)
+    records = validate_jsonl(path, task, display_name)
     inserted = 0
     with engine.begin() as conn:
         batch: list[Pair] = []

@@ -38,6 +38,10 @@ CSS = """
 .id-hint { color: #6b7280; font-size: 0.9rem; }
 .id-critic { padding: 6px 10px !important; gap: 2px !important; }
 .id-table td, .id-table th { vertical-align: top; font-size: 0.9rem; }
+/* table headers break between words, never inside one ("ev al ua ti on") */
+table th, table th * { word-break: keep-all !important; overflow-wrap: normal !important; hyphens: none; }
+.id-progress { display: flex; align-items: center; gap: 8px; }
+.id-progress progress { width: 240px; height: 12px; }
 """
 
 

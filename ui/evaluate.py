@@ -16,6 +16,7 @@ from db import runs
 from models.benchmarks import FORMATS
 from ui.common import user_errors
 from ui.context import AppContext
+from ui.form_state import remember
 from ui.forms import FormError, as_float, as_int, optional_int
 from ui.job_forms import command_preview
 from ui.train import run_choices
@@ -40,6 +41,9 @@ EXAMPLE_COLUMNS = [
     "rougeL",
     "bertscore_f1",
 ]
+#: Column widths that fit the page without horizontal scrolling (the long text columns wrap).
+RESULT_WIDTHS = ["6%", "4%", "8%", "18%", "5%", *["6%"] * len(TABLE_METRICS), "5%"]
+EXAMPLE_WIDTHS = ["5%", "22%", "22%", "22%", "7%", "8%", "7%", "7%"]
 
 
 def form_params(run_id, benchmark, fmt, limit, alpha, samples) -> dict[str, Any]:
@@ -76,6 +80,14 @@ def examples_frame(engine, evaluation_id: Any) -> pd.DataFrame:
     return frame.round(2)
 
 
+def examples_update(frame: pd.DataFrame) -> Any:
+    """The per-example table for ``frame``; with no rows, the column names still show (a DataFrame
+    without rows would show Gradio's placeholder headers "1 2 3")."""
+    if len(frame):
+        return frame
+    return gr.Dataframe(value=None, headers=list(frame.columns) or EXAMPLE_COLUMNS)
+
+
 def render(ctx: AppContext) -> None:
     with gr.Row(equal_height=False):
         with gr.Column(scale=1):
@@ -99,10 +111,24 @@ def render(ctx: AppContext) -> None:
                 "published BERTScore).",
                 elem_classes="id-hint",
             )
-            table = gr.Dataframe(headers=RESULT_COLUMNS, interactive=False, wrap=True)
+            table = gr.Dataframe(
+                headers=RESULT_COLUMNS,
+                interactive=False,
+                wrap=True,
+                column_widths=RESULT_WIDTHS,
+                elem_classes="id-grid",
+                elem_id="evaluation-results",
+            )
     gr.Markdown("#### Per-example view")
     evaluation_pick = gr.Number(None, label="Evaluation id (click a row above)", precision=0)
-    examples = gr.Dataframe(interactive=False, wrap=True)
+    examples = gr.Dataframe(
+        headers=EXAMPLE_COLUMNS,
+        interactive=False,
+        wrap=True,
+        column_widths=EXAMPLE_WIDTHS,
+        elem_classes="id-grid",
+        elem_id="evaluation-examples",
+    )
 
     fields = [run_pick, benchmark, fmt, limit, alpha, samples]
 
@@ -120,8 +146,8 @@ def render(ctx: AppContext) -> None:
                 results_table(ctx.engine)]  # fmt: skip
 
     @user_errors
-    def show_examples(evaluation_id: Any) -> pd.DataFrame:
-        return examples_frame(ctx.engine, optional_int(evaluation_id, "Evaluation", low=1))
+    def show_examples(evaluation_id: Any) -> Any:
+        return examples_update(examples_frame(ctx.engine, optional_int(evaluation_id, "Evaluation", low=1)))
 
     def pick_evaluation(evt: gr.SelectData, rows: Any) -> Any:
         row_index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
@@ -145,3 +171,4 @@ def render(ctx: AppContext) -> None:
     gr.api(list_evaluations, api_name="list_evaluations")
     gr.Timer(POLL_S).tick(list_evaluations, None, table, api_name="poll_evaluations", show_progress="hidden")
     ctx.shared["blocks"].load(load_page, None, [run_pick, table], api_name="evaluate_page")
+    remember(ctx, "evaluate", [benchmark, fmt, limit, alpha, samples])

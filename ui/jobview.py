@@ -8,6 +8,8 @@ from typing import Any
 from db import jobs as job_rows
 
 JOB_COLUMNS = ["id", "kind", "status", "progress", "rate", "ETA", "started", "error"]
+#: Widths that leave the error column (its first line) most of the room.
+JOB_WIDTHS = ["4%", "7%", "9%", "12%", "7%", "6%", "13%", "42%"]
 ACTIVE = ("queued", "running", "cancel_requested")
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import gradio as gr
 
-from curation.export import export_jsonl, import_jsonl, safe_export_path
+from curation.export import export_jsonl, human_overrides, import_jsonl, safe_export_path
 from curation.versions import diff_versions, get_version, list_versions, save_version, version_recipe
 from pipeline.types import TASKS
 from ui.common import current_recipe, user_errors
@@ -45,19 +45,44 @@ def version_table(ctx: AppContext) -> list[list[Any]]:
     ]
 
 
+def recipe_change_text(diff: dict[str, Any]) -> str:
+    """What differs in the recipes, and when nothing does, why the pairs may still differ."""
+    if diff["a"]["id"] == diff["b"]["id"]:
+        return "none: this is the same version on both sides."
+    if diff["recipe_changes"]:
+        return "; ".join(diff["recipe_changes"])
+    if diff["added"] or diff["removed"]:
+        return (
+            "none (the same thresholds); the pairs differ because human labels, new pairs or new scores "
+            "changed between the two saves."
+        )
+    return "none: the same thresholds and the same pairs."
+
+
 def diff_markdown(diff: dict[str, Any]) -> str:
     a, b = diff["a"], diff["b"]
     lines = [
         f"### {a['name']} → {b['name']}",
         f"**+{diff['added']:,} added · −{diff['removed']:,} removed · {diff['common']:,} in both** "
         f"({a['pair_count']:,} → {b['pair_count']:,} pairs)",
-        "Recipe changes: " + ("; ".join(diff["recipe_changes"]) or "none (same thresholds; labels differ)"),
+        "Recipe changes: " + recipe_change_text(diff),
     ]
     for title, key in (("Added (sample)", "added_sample"), ("Removed (sample)", "removed_sample")):
         if diff[key]:
             lines.append(f"**{title}**")
             lines += [f"- `{r['id']}` {r['source']} → {r['target']}" for r in diff[key]]
     return "\n\n".join(lines)
+
+
+def export_message(count: int, path: Any, overrides: int) -> str:
+    """What an export wrote, and how many of its pairs a human accepted against the critics."""
+    text = f"Wrote {count:,} pairs to `{path}`."
+    if overrides:
+        text += (
+            f" {overrides:,} of them are in only because a human accepted them against the critics "
+            '(`"kept_by": "human"` in the file).'
+        )
+    return text
 
 
 def export_name(which: str, given: str, recipe_hash: str) -> str:
@@ -140,14 +165,15 @@ def render(ctx: AppContext) -> None:
         if which_value == CURRENT:
             recipe = current_recipe(ctx.engine, recipe_value)
             path = safe_export_path(ctx.export_dir, export_name(CURRENT, name_value, recipe.hash))
-            count = export_jsonl(ctx.engine, path, recipe=recipe)
+            source = {"recipe": recipe}
         else:
             version = get_version(ctx.engine, which_value)
             path = safe_export_path(
                 ctx.export_dir, export_name(version["name"], name_value, version["recipe_hash"])
             )
-            count = export_jsonl(ctx.engine, path, version=version["id"])
-        return [f"Wrote {count:,} pairs to `{path}`.", str(path)]
+            source = {"version": version["id"]}
+        count = export_jsonl(ctx.engine, path, **source)
+        return [export_message(count, path, human_overrides(ctx.engine, **source)), str(path)]
 
     @user_errors
     def import_file(file_path: str | None, task_value: str) -> str:
@@ -160,7 +186,14 @@ def render(ctx: AppContext) -> None:
                 "Use `impossible import` for bigger files."
             )
         task_value = choice(task_value, "Task", ("from file", *TASKS))
-        result = import_jsonl(ctx.engine, file_path, None if task_value == "from file" else task_value)
+        # Gradio keeps an upload under a temporary folder with its original name: messages name the file
+        # the user chose, not where the server put it
+        result = import_jsonl(
+            ctx.engine,
+            file_path,
+            None if task_value == "from file" else task_value,
+            display_name=Path(file_path).name,
+        )
         return (
             f"Imported **{result['inserted']:,}** new pairs from {result['records']:,} lines "
             f"({result['duplicates']:,} already present). Run a scoring job on the Generate page to fill in "
