@@ -14,6 +14,7 @@ from typing import Any
 import gradio as gr
 
 from ui.context import AppContext
+from ui.form_state import make_stores
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ def build_app(ctx: AppContext) -> gr.Blocks:
     """The whole studio as one ``gr.Blocks``; launch it with ``launch_options(ctx)``."""
     with gr.Blocks(title=TITLE) as app:
         ctx.shared["blocks"] = app
+        make_stores(ctx)  # what the browser keeps of each form, outside the tabs (see ui.form_state)
         gr.Markdown(f"## {TITLE}")
         with gr.Tabs():
             for title, module in load_pages():

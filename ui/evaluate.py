@@ -23,7 +23,7 @@ from ui.train import run_choices
 
 POLL_S = 3.0
 RESULT_COLUMNS = [
-    "evaluation",
+    "eval id",
     "run",
     "system",
     "benchmark",
@@ -41,8 +41,10 @@ EXAMPLE_COLUMNS = [
     "rougeL",
     "bertscore_f1",
 ]
+#: What the per-example table's header shows (spaces let a long name wrap between words).
+EXAMPLE_HEADERS = [column.replace("_", " ") for column in EXAMPLE_COLUMNS]
 #: Column widths that fit the page without horizontal scrolling (the long text columns wrap).
-RESULT_WIDTHS = ["6%", "4%", "8%", "18%", "5%", *["6%"] * len(TABLE_METRICS), "5%"]
+RESULT_WIDTHS = ["6%", "4%", "8%", "14%", "5%", *["6.4%"] * len(TABLE_METRICS), "5%"]
 EXAMPLE_WIDTHS = ["5%", "22%", "22%", "22%", "7%", "8%", "7%", "7%"]
 
 
@@ -77,7 +79,7 @@ def examples_frame(engine, evaluation_id: Any) -> pd.DataFrame:
     evaluation = runs.get_evaluation(engine, int(evaluation_id)) if evaluation_id else None
     rows = (evaluation or {}).get("examples") or []
     frame = pd.DataFrame(rows, columns=[c for c in EXAMPLE_COLUMNS if not rows or c in rows[0]])
-    return frame.round(2)
+    return frame.round(2).rename(columns=lambda column: column.replace("_", " "))
 
 
 def examples_update(frame: pd.DataFrame) -> Any:
@@ -85,7 +87,7 @@ def examples_update(frame: pd.DataFrame) -> Any:
     without rows would show Gradio's placeholder headers "1 2 3")."""
     if len(frame):
         return frame
-    return gr.Dataframe(value=None, headers=list(frame.columns) or EXAMPLE_COLUMNS)
+    return gr.Dataframe(value=None, headers=list(frame.columns) or EXAMPLE_HEADERS)
 
 
 def render(ctx: AppContext) -> None:
@@ -98,31 +100,33 @@ def render(ctx: AppContext) -> None:
             with gr.Row():
                 fmt = gr.Dropdown(list(FORMATS), value="auto", label="Format")
                 limit = gr.Number(200, label="First N rows (empty = all)", precision=0)
+        with gr.Column(scale=1):
             with gr.Row():
                 alpha = gr.Number(0.7, label="iBLEU alpha")
                 samples = gr.Number(0, label="Samples for self-BLEU (0 = skip)", precision=0)
             command = gr.Code(label="Equivalent command", language="shell", lines=2, interactive=False)
             start = gr.Button("Start evaluation", variant="primary")
-            message = gr.Markdown()
-        with gr.Column(scale=2):
-            gr.Markdown(
-                "Results, newest first. Each evaluation writes a **student** row and a **copy_input** row on the "
-                "same benchmark rows. `*` BERTScore-style F1 with the local MiniLM encoder (not comparable with "
-                "published BERTScore).",
-                elem_classes="id-hint",
-            )
-            table = gr.Dataframe(
-                headers=RESULT_COLUMNS,
-                interactive=False,
-                wrap=True,
-                column_widths=RESULT_WIDTHS,
-                elem_classes="id-grid",
-                elem_id="evaluation-results",
-            )
+            message = gr.Markdown(elem_id="evaluate-message")
+    # the tables take the full width, so every column shows without horizontal scrolling
+    gr.Markdown("#### Results")
+    gr.Markdown(
+        "Newest first. Each evaluation writes a **student** row and a **copy_input** row on the same "
+        "benchmark rows. `*` BERTScore-style F1 with the local MiniLM encoder (not comparable with "
+        "published BERTScore).",
+        elem_classes="id-hint",
+    )
+    table = gr.Dataframe(
+        headers=RESULT_COLUMNS,
+        interactive=False,
+        wrap=True,
+        column_widths=RESULT_WIDTHS,
+        elem_classes="id-grid",
+        elem_id="evaluation-results",
+    )
     gr.Markdown("#### Per-example view")
     evaluation_pick = gr.Number(None, label="Evaluation id (click a row above)", precision=0)
     examples = gr.Dataframe(
-        headers=EXAMPLE_COLUMNS,
+        headers=EXAMPLE_HEADERS,
         interactive=False,
         wrap=True,
         column_widths=EXAMPLE_WIDTHS,

@@ -16,11 +16,25 @@ import gradio as gr
 
 from ui.context import AppContext
 
+#: The forms whose values the browser keeps; ``ui.build_app`` makes their stores before the tabs.
+FORMS = ("generate", "score", "curate", "evaluate")
+
+
+def make_stores(ctx: AppContext) -> None:
+    """Create every form's store at the top of the page, outside the tabs: a store inside a tab that is
+    not open yet is not mounted, so the page-load event would not see what the browser kept."""
+    digest = hashlib.sha256(f"impossible-distillation:{ctx.db_url}".encode()).hexdigest()
+    ctx.shared["browser_stores"] = {
+        form: gr.BrowserState(None, storage_key=f"impossible-{form}-{digest[:12]}", secret=digest[12:44])
+        for form in FORMS
+    }
+
 
 def browser_store(ctx: AppContext, form: str) -> gr.BrowserState:
     """The browser-side store for ``form`` (``None`` until the user changes something)."""
-    digest = hashlib.sha256(f"impossible-distillation:{ctx.db_url}".encode()).hexdigest()
-    return gr.BrowserState(None, storage_key=f"impossible-{form}-{digest[:12]}", secret=digest[12:44])
+    if "browser_stores" not in ctx.shared:  # a page rendered on its own (tests)
+        make_stores(ctx)
+    return ctx.shared["browser_stores"][form]
 
 
 def restored(saved: Any, count: int) -> list[Any] | None:

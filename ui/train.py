@@ -157,7 +157,13 @@ def render(ctx: AppContext) -> None:
             message = gr.Markdown()
         with gr.Column(scale=2):
             with gr.Row():
-                run_pick = gr.Dropdown(run_choices(ctx.engine), label="Run", scale=3, allow_custom_value=True)
+                run_pick = gr.Dropdown(
+                    run_choices(ctx.engine),
+                    label="Run",
+                    scale=3,
+                    allow_custom_value=True,
+                    elem_id="train-run",
+                )
                 cancel = gr.Button("Cancel run", variant="stop", scale=1)
             headline = gr.Markdown("No run selected.")
             curve = gr.LinePlot(

@@ -13,7 +13,7 @@ from curation.stats import summarize
 from curation.versions import diff_versions, save_version
 from db import runs
 from ui.curate import curate_view, saved_recipe
-from ui.evaluate import EXAMPLE_COLUMNS, examples_frame, examples_update
+from ui.evaluate import EXAMPLE_HEADERS, examples_frame, examples_update
 from ui.form_state import restored
 from ui.review import queue_progress_html
 from ui.tables import critic_rows, headline
@@ -101,7 +101,7 @@ def test_run_table_shows_the_resolved_learning_rate(ctx):
 
 def test_an_empty_per_example_table_keeps_its_column_names(engine):
     update = examples_update(examples_frame(engine, None))
-    assert update.headers == EXAMPLE_COLUMNS
+    assert update.headers == EXAMPLE_HEADERS
 
 
 def test_review_progress_bar_and_restored_curate_recipe(ctx):
