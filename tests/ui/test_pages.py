@@ -53,3 +53,9 @@ def test_curate_view_counts_what_the_sql_selection_keeps(ctx):
     assert f"{120 - kept:,} rejected pairs" in rejected_info and last == -(-(120 - kept) // PAGE_SIZE)
     with pytest.raises(ValueError, match="Sort must be one of"):
         curate_view(ctx, recipe, "kept", "random()", 1)
+
+
+def test_the_idle_server_sleeps_between_queue_checks(ctx):
+    app = ui.build_app(ctx)
+    assert app._queue.sleep_when_free >= ui.QUEUE_IDLE_SLEEP_S  # Gradio's default spins every 1 ms
+    assert app._queue.progress_update_sleep_when_free >= ui.PROGRESS_IDLE_SLEEP_S
