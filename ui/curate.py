@@ -115,6 +115,7 @@ def render(ctx: AppContext) -> None:
         prev_btn = gr.Button("◀ Previous", size="sm", scale=1)
         next_btn = gr.Button("Next ▶", size="sm", scale=1)
     search = gr.Textbox(
+        "",
         label="Search pairs (text in the source or target; Enter to apply)",
         placeholder="e.g. Senate",
         max_length=MAX_SEARCH_CHARS,

@@ -74,6 +74,7 @@ def render(ctx: AppContext) -> None:
     with gr.Row(equal_height=True):
         mode = gr.Radio(MODES, value="random", label="Queue", scale=3)
         search = gr.Textbox(
+            "",
             label="Only pairs containing (source or target; Enter to apply)",
             max_length=MAX_SEARCH_CHARS,
             scale=2,
