@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 DB      ?= sqlite:///studio.db
 
-.PHONY: install run demo test test-fast lint format bench clean
+.PHONY: install run demo test test-fast lint format bench screenshots clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -34,6 +34,10 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -m "not real_models and not browser" tests
+
+# the browser test writes its screenshots to a temporary folder; this target refreshes the README's on purpose
+screenshots: $(STAMP)
+	IMPOSSIBLE_SCREENSHOTS=docs/screenshots HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -m browser tests/test_browser.py -k real_browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -126,8 +126,12 @@ def main(argv: list[str] | None = None) -> int:
         # `kill <pid>` must not orphan the worker: turn SIGTERM into a normal exit so `finally` stops it
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     warm_score_frame(engine)
+    # quiet: Gradio's banner suggests `share=True`, which the studio never uses; say where it runs instead
+    print(f"Impossible Distillation Studio on http://{args.host}:{args.port}/ (Ctrl+C stops it)", flush=True)
     try:
-        build_app(ctx).launch(server_name=args.host, server_port=args.port, auth=auth, **launch_options(ctx))
+        build_app(ctx).launch(
+            server_name=args.host, server_port=args.port, auth=auth, quiet=True, **launch_options(ctx)
+        )
     finally:
         if ctx.worker:
             ctx.worker.stop()

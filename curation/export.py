@@ -1,6 +1,8 @@
 """JSONL in and out: the selection (or a saved version) as one object per line, and validated imports.
 
-Each exported line is ``{"id", "source", "target", "task", "scores", "provenance", "recipe"}`` and reads with
+Each exported line is ``{"id", "source", "target", "task", "scores", "provenance", "recipe", "label",
+"kept_by"}``: ``label`` is the human decision on the pair (accept / reject / null) and ``kept_by`` says
+whether the critics keep it under the recipe or only a human's accept does (against the critics). It reads with
 ``datasets.load_dataset("json", data_files=...)``. Export streams rows in chunks into a temporary file in
 the destination folder and renames it only when complete, so a crash or a full disk never leaves a file
 that looks finished. Importing (``curation.importing``, re-exported here) validates every line first.
@@ -16,12 +18,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Select, select
+from sqlalchemy import Engine, Select, func, select
 from sqlalchemy.orm import aliased
 
 from curation.importing import ImportFileError, import_jsonl, import_labelled, validate_jsonl
 from curation.recipe import Recipe
-from curation.select import selection_query
+from curation.select import critic_survivors, selection_query
 from curation.versions import get_version, version_recipe
 from db.schema import SCORE_COLUMNS, contexts, labels, pairs, sentences, version_pairs
 
@@ -48,6 +50,7 @@ __all__ = [
     "export_jsonl",
     "export_record",
     "import_jsonl",
+    "human_overrides",
     "import_labelled",
     "iter_export",
     "safe_export_path",
@@ -103,10 +106,11 @@ def _export_query(recipe: Recipe, version_id: int | None) -> Select:
             source_sentence.c.seed.label("seed"),
             labels.c.decision.label("label_decision"),
             labels.c.note.label("label_note"),
+            pairs.c.id.in_(critic_survivors(recipe)).label("critics_keep"),
         )
         .outerjoin(contexts, contexts.c.id == pairs.c.context_id)
-        .outerjoin(labels, labels.c.pair_id == pairs.c.id)
         .outerjoin(source_sentence, source_sentence.c.id == pairs.c.source_sentence_id)
+        .outerjoin(labels, labels.c.pair_id == pairs.c.id)
         .order_by(pairs.c.id)
     )
     if version_id is None:
@@ -117,8 +121,9 @@ def _export_query(recipe: Recipe, version_id: int | None) -> Select:
 
 
 def export_record(row: Any, recipe_block: dict[str, Any]) -> dict[str, Any]:
-    """One JSONL object for a row of ``_export_query``; ``label`` is the human decision (or null). An imported pair keeps the provenance its file
-    gave (origin included) wherever this database knows nothing better."""
+    """One JSONL object for a row of ``_export_query``: ``label`` / ``note`` are the human decision (or
+    null), ``kept_by`` says whether the critics keep the pair or only a human's accept does. An imported
+    pair keeps the provenance its file gave (origin included) wherever this database knows nothing better."""
     provenance = {
         "teacher": row.teacher,
         "context": row.context_text,
@@ -146,23 +151,39 @@ def export_record(row: Any, recipe_block: dict[str, Any]) -> dict[str, Any]:
         "provenance": provenance,
         "label": row.label_decision,
         "note": row.label_note or None,
+        "kept_by": "critics" if row.critics_keep else "human",
         "recipe": recipe_block,
     }
+
+
+def _export_source(
+    engine: Engine, recipe: Recipe | None, version: str | int | None
+) -> tuple[Recipe, int | None, dict[str, Any]]:
+    """The recipe, version id (or None) and ``recipe`` block of an export of a recipe or a version."""
+    if (recipe is None) == (version is None):
+        raise ValueError("Export needs exactly one of a recipe or a version.")
+    if version is None:
+        return recipe, None, {**recipe.to_dict(), "hash": recipe.hash}
+    row = get_version(engine, version)
+    block = {**version_recipe(row).to_dict(), "hash": row["recipe_hash"], "version": row["name"]}
+    return version_recipe(row), row["id"], block
+
+
+def human_overrides(engine: Engine, *, recipe: Recipe | None = None, version: str | int | None = None) -> int:
+    """How many pairs of the export are in only because a human accepted them against the critics (the
+    lines with ``"kept_by": "human"``)."""
+    recipe, version_id, _ = _export_source(engine, recipe, version)
+    rows = _export_query(recipe, version_id).order_by(None).subquery()
+    overridden = select(func.count()).where(rows.c.label_decision == "accept", ~rows.c.critics_keep)
+    with engine.connect() as conn:
+        return conn.execute(overridden).scalar_one()
 
 
 def iter_export(
     engine: Engine, *, recipe: Recipe | None = None, version: str | int | None = None
 ) -> Iterator[dict[str, Any]]:
     """The export's records, streamed from the database ``CHUNK_ROWS`` at a time."""
-    if (recipe is None) == (version is None):
-        raise ValueError("Export needs exactly one of a recipe or a version.")
-    version_id = None
-    if version is not None:
-        row = get_version(engine, version)
-        recipe, version_id = version_recipe(row), row["id"]
-        block = {**recipe.to_dict(), "hash": row["recipe_hash"], "version": row["name"]}
-    else:
-        block = {**recipe.to_dict(), "hash": recipe.hash}
+    recipe, version_id, block = _export_source(engine, recipe, version)
     with engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=CHUNK_ROWS).execute(
             _export_query(recipe, version_id)

@@ -42,7 +42,7 @@ SICK_LABELS = {"ENTAILMENT": "accept", "NEUTRAL": "reject", "CONTRADICTION": "re
 class ImportFileError(ValueError):
     """A file with bad lines; ``errors`` lists every one as ``"line N: why"``."""
 
-    def __init__(self, path: Path, errors: list[str]):
+    def __init__(self, path: Path | str, errors: list[str]):
         self.errors = errors
         shown = "; ".join(errors[:MAX_REPORTED_ERRORS])
         more = f" (and {len(errors) - MAX_REPORTED_ERRORS} more)" if len(errors) > MAX_REPORTED_ERRORS else ""
@@ -208,14 +208,18 @@ def _records(path: Path, fmt: str, task: str | None) -> Iterator[tuple[int, Any,
         yield number, record, check_record(record, task)
 
 
-def validate_file(path: Path | str, fmt: str = "jsonl", task: str | None = None) -> int:
+def validate_file(
+    path: Path | str, fmt: str = "jsonl", task: str | None = None, display_name: str | None = None
+) -> int:
     """Check every line of ``path``; return the number of records or raise ``ImportFileError`` listing all
-    bad lines by number."""
+    bad lines by number. Messages name the file ``display_name`` (default: its path), so the studio can
+    name the file the user chose rather than where the server keeps the upload."""
     if fmt not in FORMATS:
         raise ValueError(f"Unknown import format {fmt!r}; use one of {', '.join(FORMATS)}.")
     path = Path(path)
+    name = display_name or str(path)
     if not path.is_file():
-        raise FileNotFoundError(f"No such file: {path}")
+        raise FileNotFoundError(f"No such file: {name}")
     errors, count = [], 0
     try:
         for number, _, problem in _records(path, fmt, task):
@@ -225,9 +229,9 @@ def validate_file(path: Path | str, fmt: str = "jsonl", task: str | None = None)
     except UnicodeDecodeError as exc:
         errors.append(f"line {count + 1}: not UTF-8 text ({exc.reason})")
     if errors:
-        raise ImportFileError(path, errors)
+        raise ImportFileError(name, errors)
     if count == 0:
-        raise ValueError(f"{path} holds no records; nothing to import.")
+        raise ValueError(f"{name} holds no records; nothing to import.")
     return count
 
 
@@ -278,7 +282,11 @@ def write_labels(conn: Connection, decided: dict[str, tuple[str, str]]) -> int:
 
 
 def import_labelled(
-    engine: Engine, path: Path | str, fmt: str = "jsonl", task: str | None = None
+    engine: Engine,
+    path: Path | str,
+    fmt: str = "jsonl",
+    task: str | None = None,
+    display_name: str | None = None,
 ) -> dict[str, Any]:
     """Validate every line, then insert all pairs and their labels in one transaction.
 
@@ -286,7 +294,7 @@ def import_labelled(
     ``{"file", "records", "inserted", "duplicates", "accepted", "rejected"}``.
     """
     path = Path(path)
-    records = validate_file(path, fmt, task)
+    records = validate_file(path, fmt, task, display_name)
     inserted, decided = 0, {}
     with engine.begin() as conn:
         batch: list[Pair] = []
@@ -311,9 +319,11 @@ def import_labelled(
     }
 
 
-def import_jsonl(engine: Engine, path: Path | str, task: str | None = None) -> dict[str, Any]:
+def import_jsonl(
+    engine: Engine, path: Path | str, task: str | None = None, display_name: str | None = None
+) -> dict[str, Any]:
     """``import_labelled`` for a JSONL file (the studio's Import button)."""
-    return import_labelled(engine, path, "jsonl", task)
+    return import_labelled(engine, path, "jsonl", task, display_name)
 
 
 def read_labelled(path: Path | str, fmt: str = "jsonl", task: str | None = None) -> list[dict[str, Any]]:

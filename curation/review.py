@@ -17,6 +17,7 @@ from sqlalchemy import Engine, delete, insert, select
 from curation import frame as frames
 from curation.frame import LABEL_NONE, get_frame
 from curation.recipe import Recipe
+from curation.search import search_mask
 from curation.stats import STEP
 from db.jobs import now
 from db.queries import pairs_by_id
@@ -64,9 +65,15 @@ def get_label(engine: Engine, pair_id: int) -> dict[str, Any] | None:
 
 
 def review_queue(
-    engine: Engine, recipe: Recipe, mode: str = "random", n: int = 20, seed: int | None = None
+    engine: Engine,
+    recipe: Recipe,
+    mode: str = "random",
+    n: int = 20,
+    seed: int | None = None,
+    search: str = "",
 ) -> list[dict[str, Any]]:
-    """Up to ``n`` unlabelled pairs to review, as full pair rows with a ``queue`` field.
+    """Up to ``n`` unlabelled pairs to review, as full pair rows with a ``queue`` field; with ``search``,
+    only pairs whose source or target contains that text.
 
     ``random``: a uniform sample of the current survivors (label them for an unbiased precision estimate).
     ``boundary``: pairs closest to a threshold on either side (kept pairs about to be cut, rejected pairs
@@ -78,6 +85,9 @@ def review_queue(
         raise ValueError("The queue size must be zero or more.")
     frame = get_frame(engine)
     unlabelled = frame.label == LABEL_NONE
+    matching = search_mask(frame, search)
+    if matching is not None:
+        unlabelled = unlabelled & matching
     if mode == "random":
         candidates = np.flatnonzero(frame.selection_mask(recipe) & unlabelled)
         rng = np.random.default_rng(seed)
@@ -114,6 +124,14 @@ def _boundary_positions(
     shorter, longer = sorted(sides, key=len)
     merged += longer[len(shorter) :].tolist()
     return np.asarray(merged[:n], dtype=np.int64)
+
+
+def labelled_among(engine: Engine, pair_ids: list[int]) -> int:
+    """How many of ``pair_ids`` carry a human label now (a review queue's progress)."""
+    if not pair_ids:
+        return 0
+    with engine.connect() as conn:
+        return len(conn.execute(select(labels.c.pair_id).where(labels.c.pair_id.in_(pair_ids))).all())
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:

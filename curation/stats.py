@@ -16,6 +16,7 @@ from sqlalchemy import Engine, func, select
 
 from curation.frame import LABEL_ACCEPT, LABEL_REJECT, ScoreFrame, get_frame
 from curation.recipe import DEDUP_REASON, UNIT_COLUMNS, Recipe
+from curation.search import search_mask
 from curation.select import selection_query, semantic_critic
 from db.schema import SCORE_COLUMNS, contexts, labels, pairs, sentences
 
@@ -193,8 +194,10 @@ def page(
     offset: int = 0,
     limit: int = 20,
     sort: str = "id",
+    search: str = "",
 ) -> list[dict[str, Any]]:
-    """One page of kept (or rejected) pairs of the recipe's task with scores, reasons, label and diff."""
+    """One page of kept (or rejected) pairs of the recipe's task with scores, reasons, label and diff;
+    with ``search``, only pairs whose source or target contains that text."""
     if which not in ("kept", "rejected"):
         raise ValueError(f"which must be 'kept' or 'rejected', not {which!r}.")
     if offset < 0 or limit < 0:
@@ -204,7 +207,7 @@ def page(
         raise ValueError("This frame has no engine to read pair text from; pass the engine instead.")
     verdict = frame.verdict(recipe)
     selected, critic_pass = verdict.selected, verdict.passing
-    mask = selected if which == "kept" else verdict.in_task & ~selected
+    mask = shown_mask(frame, recipe, which, search)
     chosen = _order(frame, np.flatnonzero(mask), sort, offset + limit)[offset:]
     rows = _rows_with_notes(frame.engine, frame.ids[chosen].tolist())
     out = []
@@ -234,6 +237,19 @@ def page(
             }
         )
     return out
+
+
+def shown_mask(frame: ScoreFrame, recipe: Recipe, which: str, search: str = "") -> np.ndarray:
+    """The pairs a page of ``which`` (kept / rejected) draws from, narrowed to ``search`` when given."""
+    verdict = frame.verdict(recipe)
+    mask = verdict.selected if which == "kept" else verdict.in_task & ~verdict.selected
+    matching = search_mask(frame, search)
+    return mask if matching is None else mask & matching
+
+
+def shown_count(engine_or_frame: Engine | ScoreFrame, recipe: Recipe, which: str, search: str = "") -> int:
+    """How many pairs ``page`` pages through for these arguments."""
+    return int(np.count_nonzero(shown_mask(_frame(engine_or_frame), recipe, which, search)))
 
 
 def _rows_with_notes(engine: Engine, ids: list[int]) -> list[dict[str, Any]]:

@@ -36,6 +36,7 @@ import torch
 
 from models.loading import dtype_for
 from models.student import Student, load_student
+from models.train_defaults import eval_count, resolved_lr
 
 
 @dataclass
@@ -63,7 +64,7 @@ class TrainConfig:
     device: str = "auto"  # auto (CUDA when present) | cpu | cuda[:n]
 
     def resolved_lr(self) -> float:
-        return self.lr if self.lr is not None else (2e-4 if self.lora else 5e-5)
+        return resolved_lr(self.lr, self.lora)
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first impossible setting."""
@@ -114,7 +115,7 @@ def split_eval(pairs: Pairs, fraction: float, seed: int) -> tuple[Pairs, Pairs]:
     """Shuffle deterministically; the last ``fraction`` (at least one pair when > 0) is the eval slice."""
     shuffled = list(pairs)
     random.Random(seed).shuffle(shuffled)
-    n_eval = 0 if fraction <= 0 or len(shuffled) < 2 else max(1, round(len(shuffled) * fraction))
+    n_eval = eval_count(len(shuffled), fraction)
     return shuffled[: len(shuffled) - n_eval], shuffled[len(shuffled) - n_eval :]
 
 

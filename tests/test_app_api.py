@@ -61,9 +61,9 @@ def test_curate_review_version_export_import_over_the_api(studio_ctx, tmp_path):
         # review: two accepts and a reject from the random queue give a precision estimate
         client.predict("random", api_name="/review_queue")
         for decision in ("accept", "accept", "reject"):
-            card, status, precision, note = client.predict("checked", api_name=f"/{decision}")
+            card, status, progress, precision, note = client.predict("checked", api_name=f"/{decision}")
         assert "from 2 accepted of 3 random-queue labels" in precision
-        assert "3 labelled in this session" in status
+        assert "3 labelled in this session" in status and "3 labelled of" in progress
         assert survivors(curate(client, controls)[0]) == before - 1  # the rejected pair left the selection
 
         message, table, *_ = client.predict("v1", api_name="/save_version")

@@ -65,13 +65,6 @@ def received_upload(file_path: Any, what: str) -> Path:
     return path
 
 
-def without_path(message: str, path: Path, given: Any) -> str:
-    """``message`` with the temporary upload path replaced by the file's own name."""
-    for shown in sorted({str(path), str(given)}, key=len, reverse=True):
-        message = message.replace(shown, path.name)
-    return message
-
-
 def has_nli(frame: ScoreFrame, task: str) -> bool:
     """True when any pair of ``task`` has an NLI score (read from the in-memory frame, no query)."""
     key = ("ui_has_nli", task)

@@ -14,11 +14,13 @@ import gradio as gr
 
 from curation.frame import get_frame
 from curation.recipe import Recipe
-from curation.stats import page, summarize
+from curation.search import MAX_SEARCH_CHARS, clean_search
+from curation.stats import page, shown_count, summarize
 from curation.templates import with_templates
 from pipeline.types import TASKS
 from ui.common import default_recipe, semantic_note, user_errors
 from ui.context import AppContext
+from ui.form_state import browser_store
 from ui.forms import as_int, choice
 from ui.plots import histograms_html
 from ui.recipe_controls import THRESHOLDS, controls_from_recipe, recipe_from_controls
@@ -42,26 +44,43 @@ SORTS = [
 SORT_VALUES = tuple(value for _, value in SORTS)
 
 
-def curate_view(ctx: AppContext, recipe: Recipe, which: str, sort: str, page_number: Any) -> list[Any]:
-    """Everything right of the controls for ``recipe``: headline, histograms, critic table, one table page,
-    the page counter and the recipe (for the other pages)."""
+def curate_view(
+    ctx: AppContext, recipe: Recipe, which: str, sort: str, page_number: Any, search: Any = ""
+) -> list[Any]:
+    """Everything right of the controls for ``recipe``: headline, histograms, critic table, one table page
+    (of the pairs containing ``search``, when given), the page counter and the recipe (for the other
+    pages)."""
     which = choice(which, "Show", ("kept", "rejected"))
     sort = choice(sort, "Sort", SORT_VALUES)
+    search = clean_search(str(search or ""))
     frame = get_frame(ctx.engine)
     summary = summarize(frame, recipe)
-    shown = summary["survivors"] if which == "kept" else summary["total"] - summary["survivors"]
+    shown = shown_count(frame, recipe, which, search)
     pages = max(1, math.ceil(shown / PAGE_SIZE))
     number = min(max(as_int(page_number or 1, "Page"), 1), pages)
-    rows = with_templates(ctx.engine, page(frame, recipe, which, (number - 1) * PAGE_SIZE, PAGE_SIZE, sort))
+    rows = page(frame, recipe, which, (number - 1) * PAGE_SIZE, PAGE_SIZE, sort, search=search)
+    rows = with_templates(ctx.engine, rows)
+    matching = f" containing “{search}”" if search else ""
     return [
         headline(summary, semantic_note(frame, recipe.task)),
         histograms_html(summary["histograms"]),
         critic_rows(summary),
         pairs_table_html(rows, which),
         number,
-        f"page {number} of {pages} · {shown:,} {which} pairs",
+        f"page {number} of {pages} · {shown:,} {which} pairs{matching}",
         recipe.to_dict(),
     ]
+
+
+def saved_recipe(engine: Any, saved: Any, task: str) -> Recipe:
+    """The recipe the browser kept from the last visit, or the default one when there is none (or it no
+    longer reads as a recipe)."""
+    if isinstance(saved, dict):
+        try:
+            return Recipe.from_dict(saved)
+        except (ValueError, KeyError, TypeError):
+            pass
+    return default_recipe(get_frame(engine), task)
 
 
 def render(ctx: AppContext) -> None:
@@ -81,6 +100,7 @@ def render(ctx: AppContext) -> None:
                         t.high,
                         value=t.fallback,
                         step=t.step,
+                        label=t.label,  # not shown (the checkbox says it), but read out by screen readers
                         show_label=False,
                         elem_id=f"threshold-{t.bound}-{t.column}",
                     )
@@ -98,31 +118,47 @@ def render(ctx: AppContext) -> None:
         page_number = gr.Number(1, label="Page", precision=0, scale=1, minimum=None)
         prev_btn = gr.Button("◀ Previous", size="sm", scale=1)
         next_btn = gr.Button("Next ▶", size="sm", scale=1)
-    page_info = gr.Markdown()
+    search = gr.Textbox(
+        "",
+        label="Search pairs (text in the source or target; Enter to apply)",
+        placeholder="e.g. Senate",
+        max_length=MAX_SEARCH_CHARS,
+        elem_id="curate-search",
+    )
+    page_info = gr.Markdown(elem_id="curate-page-info")
     table = gr.HTML(elem_id="curate-table")
     recipe_state = gr.State(None)
     ctx.shared["recipe"] = recipe_state
+    kept_recipe = browser_store(ctx, "curate")  # the unsaved thresholds survive a reload
 
     outputs = [summary_md, hist_html, critic_table, table, page_number, page_info, recipe_state]
 
     @user_errors
     def update(*values: Any) -> list[Any]:
         recipe = recipe_from_controls(values[: len(controls)])
-        which_value, sort_value, number = values[len(controls) :]
-        return curate_view(ctx, recipe, which_value, sort_value, number)
+        which_value, sort_value, number, *search_value = values[len(controls) :]
+        return curate_view(ctx, recipe, which_value, sort_value, number, *search_value)
 
     @user_errors
-    def reset_recipe(task_value: str, which_value: str, sort_value: str) -> list[Any]:
+    def reset_recipe(task_value: str, which_value: str, sort_value: str, search_value: str = "") -> list[Any]:
         recipe = default_recipe(get_frame(ctx.engine), choice(task_value, "Task", TASKS))
+        return controls_from_recipe(recipe) + curate_view(
+            ctx, recipe, which_value, sort_value, 1, search_value
+        )
+
+    @user_errors
+    def open_curate(task_value: str, which_value: str, sort_value: str, saved: Any = None) -> list[Any]:
+        """On page load: the thresholds the browser kept from the last visit, else the default recipe."""
+        recipe = saved_recipe(ctx.engine, saved, choice(task_value, "Task", TASKS))
         return controls_from_recipe(recipe) + curate_view(ctx, recipe, which_value, sort_value, 1)
 
     def show_recipe(recipe: Recipe, which_value: str, sort_value: str) -> list[Any]:
         """Values for ``controls + outputs`` showing ``recipe`` (used by the Versions page's "load")."""
         return controls_from_recipe(recipe) + curate_view(ctx, recipe, which_value, sort_value, 1)
 
-    view_inputs = [*controls, which, sort, page_number]
+    view_inputs = [*controls, which, sort, page_number, search]
     gr.on(
-        [c.input for c in controls[1:]] + [which.change, sort.change, page_number.submit],
+        [c.input for c in controls[1:]] + [which.change, sort.change, page_number.submit, search.submit],
         update,
         inputs=view_inputs,
         outputs=outputs,
@@ -133,19 +169,41 @@ def render(ctx: AppContext) -> None:
     )
 
     def step(delta: int) -> Any:
-        return lambda *values: update(*values[:-1], (as_int(values[-1] or 1, "Page")) + delta)
+        return lambda *values: update(*values[:-2], as_int(values[-2] or 1, "Page") + delta, values[-1])
 
     prev_btn.click(step(-1), view_inputs, outputs, api_name="curate_prev_page", preprocess=False)
     next_btn.click(step(+1), view_inputs, outputs, api_name="curate_next_page", preprocess=False)
     reset.click(
-        reset_recipe, [task, which, sort], controls + outputs, api_name="reset_recipe", preprocess=False
+        reset_recipe,
+        [task, which, sort, search],
+        controls + outputs,
+        api_name="reset_recipe",
+        preprocess=False,
     )
     ctx.shared["blocks"].load(
-        reset_recipe, [task, which, sort], controls + outputs, api_name="load_curate", preprocess=False
+        open_curate,
+        [task, which, sort, kept_recipe],
+        controls + outputs,
+        api_name="load_curate",
+        preprocess=False,
     )
     task.input(
-        reset_recipe, [task, which, sort], controls + outputs, api_name="curate_task", preprocess=False
+        reset_recipe,
+        [task, which, sort, search],
+        controls + outputs,
+        api_name="curate_task",
+        preprocess=False,
     )
+
+    def keep(value: Any) -> Any:
+        """What the browser keeps: the recipe, or nothing while it is the default one (so the default
+        follows the data, e.g. NLI thresholds once an NLI model has scored the pairs)."""
+        if not value:
+            return None
+        recipe = Recipe.from_dict(value)
+        return None if recipe.hash == default_recipe(get_frame(ctx.engine), recipe.task).hash else value
+
+    recipe_state.change(keep, recipe_state, kept_recipe, api_visibility="private", show_progress="hidden")
     ctx.shared["curate"] = {
         "show_recipe": show_recipe,
         "inputs": [which, sort],

@@ -16,6 +16,7 @@ from db import runs
 from models.benchmarks import FORMATS
 from ui.common import user_errors
 from ui.context import AppContext
+from ui.form_state import remember
 from ui.forms import FormError, as_float, as_int, confined_path, optional_int, unset
 from ui.job_forms import command_preview
 from ui.jobview import kind_progress
@@ -23,7 +24,7 @@ from ui.train import run_choices
 
 POLL_S = 3.0
 RESULT_COLUMNS = [
-    "evaluation",
+    "eval id",
     "run",
     "system",
     "benchmark",
@@ -41,6 +42,11 @@ EXAMPLE_COLUMNS = [
     "rougeL",
     "bertscore_f1",
 ]
+#: What the per-example table's header shows (spaces let a long name wrap between words).
+EXAMPLE_HEADERS = [column.replace("_", " ") for column in EXAMPLE_COLUMNS]
+#: Column widths that fit the page without horizontal scrolling (the long text columns wrap).
+RESULT_WIDTHS = ["6%", "4%", "8%", "14%", "5%", *["6.4%"] * len(TABLE_METRICS), "5%"]
+EXAMPLE_WIDTHS = ["5%", "22%", "22%", "22%", "7%", "8%", "7%", "7%"]
 
 
 def form_params(run_id, benchmark, fmt, limit, alpha, samples, *, roots=None) -> dict[str, Any]:
@@ -80,7 +86,15 @@ def examples_frame(engine, evaluation_id: Any) -> pd.DataFrame:
     evaluation = runs.get_evaluation(engine, int(evaluation_id)) if evaluation_id else None
     rows = (evaluation or {}).get("examples") or []
     frame = pd.DataFrame(rows, columns=[c for c in EXAMPLE_COLUMNS if not rows or c in rows[0]])
-    return frame.round(2)
+    return frame.round(2).rename(columns=lambda column: column.replace("_", " "))
+
+
+def examples_update(frame: pd.DataFrame) -> Any:
+    """The per-example table for ``frame``; with no rows, the column names still show (a DataFrame
+    without rows would show Gradio's placeholder headers "1 2 3")."""
+    if len(frame):
+        return frame
+    return gr.Dataframe(value=None, headers=list(frame.columns) or EXAMPLE_HEADERS)
 
 
 def render(ctx: AppContext) -> None:
@@ -93,24 +107,40 @@ def render(ctx: AppContext) -> None:
             with gr.Row():
                 fmt = gr.Dropdown(list(FORMATS), value="auto", label="Format")
                 limit = gr.Number(200, label="First N rows", placeholder="empty = all", precision=0)
+        with gr.Column(scale=1):
             with gr.Row():
                 alpha = gr.Number(0.7, label="iBLEU alpha")
                 samples = gr.Number(0, label="Samples for self-BLEU (0 = skip)", precision=0)
             command = gr.Code(label="Equivalent command", language="shell", lines=2, interactive=False)
             start = gr.Button("Start evaluation", variant="primary")
-            message = gr.Markdown()
+            message = gr.Markdown(elem_id="evaluate-message")
             progress = gr.Markdown(kind_progress(ctx.engine, "evaluate"), elem_id="evaluation-progress")
-        with gr.Column(scale=2):
-            gr.Markdown(
-                "Results, newest first. Each evaluation writes a **student** row and a **copy_input** row on the "
-                "same benchmark rows. `*` BERTScore-style F1 with the local MiniLM encoder (not comparable with "
-                "published BERTScore).",
-                elem_classes="id-hint",
-            )
-            table = gr.Dataframe(headers=RESULT_COLUMNS, interactive=False, wrap=True)
+    # the tables take the full width, so every column shows without horizontal scrolling
+    gr.Markdown("#### Results")
+    gr.Markdown(
+        "Newest first. Each evaluation writes a **student** row and a **copy_input** row on the same "
+        "benchmark rows. `*` BERTScore-style F1 with the local MiniLM encoder (not comparable with "
+        "published BERTScore).",
+        elem_classes="id-hint",
+    )
+    table = gr.Dataframe(
+        headers=RESULT_COLUMNS,
+        interactive=False,
+        wrap=True,
+        column_widths=RESULT_WIDTHS,
+        elem_classes="id-grid",
+        elem_id="evaluation-results",
+    )
     gr.Markdown("#### Per-example view")
     evaluation_pick = gr.Number(None, label="Evaluation id (click a row above)", precision=0)
-    examples = gr.Dataframe(interactive=False, wrap=True)
+    examples = gr.Dataframe(
+        headers=EXAMPLE_HEADERS,
+        interactive=False,
+        wrap=True,
+        column_widths=EXAMPLE_WIDTHS,
+        elem_classes="id-grid",
+        elem_id="evaluation-examples",
+    )
 
     fields = [run_pick, benchmark, fmt, limit, alpha, samples]
 
@@ -130,8 +160,8 @@ def render(ctx: AppContext) -> None:
                 results_table(ctx.engine)]  # fmt: skip
 
     @user_errors
-    def show_examples(evaluation_id: Any) -> pd.DataFrame:
-        return examples_frame(ctx.engine, optional_int(evaluation_id, "Evaluation", low=1))
+    def show_examples(evaluation_id: Any) -> Any:
+        return examples_update(examples_frame(ctx.engine, optional_int(evaluation_id, "Evaluation", low=1)))
 
     def pick_evaluation(evt: gr.SelectData, rows: Any) -> Any:
         row_index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
@@ -158,3 +188,4 @@ def render(ctx: AppContext) -> None:
     timer.tick(lambda: kind_progress(ctx.engine, "evaluate"), None, progress, api_name="evaluation_progress",
                show_progress="hidden")  # fmt: skip
     ctx.shared["blocks"].load(load_page, None, [run_pick, table], api_name="evaluate_page")
+    remember(ctx, "evaluate", [benchmark, fmt, limit, alpha, samples])

@@ -23,6 +23,7 @@ from pipeline.runner import UserError
 from pipeline.types import BACKENDS, TASKS
 from ui.common import received_upload, user_errors
 from ui.context import AppContext
+from ui.form_state import remember
 from ui.forms import FormError, as_int
 from ui.job_forms import (
     DEVICES,
@@ -34,7 +35,7 @@ from ui.job_forms import (
     score_command,
     score_params,
 )
-from ui.jobview import ACTIVE, JOB_COLUMNS, job_summary, job_table, last_log_lines
+from ui.jobview import ACTIVE, JOB_COLUMNS, JOB_WIDTHS, job_summary, job_table, last_log_lines
 
 POLL_S = 2.0
 
@@ -127,6 +128,7 @@ def render(ctx: AppContext) -> None:
                 )
             gen_cmd = command_box()
             start_gen = gr.Button("Start generation", variant="primary")
+            gen_msg = gr.Markdown(elem_id="generate-message")
         with gr.Column():
             gr.Markdown("#### 2 · Score the pairs")
             nli = gr.Textbox(
@@ -141,10 +143,16 @@ def render(ctx: AppContext) -> None:
                 score_device = gr.Dropdown(list(DEVICES), value="auto", label="Device")
             score_cmd = command_box()
             start_score = gr.Button("Start scoring", variant="primary")
-            submit_msg = gr.Markdown()
+            score_msg = gr.Markdown(elem_id="score-message")
     gr.Markdown("#### Jobs")
     worker_md = gr.Markdown(elem_classes="id-hint")
-    table = gr.Dataframe(headers=JOB_COLUMNS, interactive=False, wrap=True, elem_id="jobs-table")
+    table = gr.Dataframe(
+        headers=JOB_COLUMNS,
+        interactive=False,
+        wrap=True,  # the error column wraps instead of being cut off
+        column_widths=JOB_WIDTHS,
+        elem_id="jobs-table",
+    )
     with gr.Row(equal_height=False):
         job_id = gr.Number(None, label="Job", precision=0, scale=1)
         cancel = gr.Button("Cancel job", variant="stop", scale=1)
@@ -280,14 +288,14 @@ def render(ctx: AppContext) -> None:
     start_gen.click(
         submit_generate,
         gen_fields,
-        [submit_msg, job_id, *job_outputs],
+        [gen_msg, job_id, *job_outputs],
         api_name="start_generate",
         preprocess=False,
     )
     start_score.click(
         submit_score,
         score_fields,
-        [submit_msg, job_id, *job_outputs],
+        [score_msg, job_id, *job_outputs],
         api_name="start_score",
         preprocess=False,
     )
@@ -313,5 +321,8 @@ def render(ctx: AppContext) -> None:
         return [newest, *jobs_view(ctx, newest)]
 
     blocks.load(newest_job, None, [job_id, *job_outputs], api_visibility="private")
+    # the user's last choices come back on reload (the corpus is not kept: upload it again)
+    remember(ctx, "generate", [teacher, task, contexts, samples, temperature, top_p, seed, gen_device])
+    remember(ctx, "score", score_fields)
     blocks.load(preview_generate, gen_fields, gen_cmd, api_visibility="private")
     blocks.load(preview_score, score_fields, score_cmd, api_visibility="private")

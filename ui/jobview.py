@@ -12,6 +12,8 @@ __all__ = ["ACTIVE", "JOB_COLUMNS", "eta_text", "format_duration", "job_summary"
            "job_line", "kind_progress", "last_log_lines", "progress_text", "rate_text"]  # fmt: skip
 
 JOB_COLUMNS = ["id", "kind", "status", "progress", "rate", "ETA", "started", "error"]
+#: Widths that leave the error column (its first line) most of the room.
+JOB_WIDTHS = ["4%", "7%", "9%", "12%", "7%", "6%", "13%", "42%"]
 ACTIVE = ("queued", "running", "cancel_requested")
 
 

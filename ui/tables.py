@@ -29,22 +29,47 @@ def headline(summary: dict[str, Any], semantic_note: str) -> str:
     parts = [
         f"### {kept:,} of {total:,} {summary['task']} pairs survive{share}",
         f"pass every threshold: {summary['passing_critics']:,} · dedup removes {summary['dedup_removed']:,} · "
-        f"human labels: +{summary['human_added']:,} accepted back, −{summary['human_removed']:,} rejected · "
-        f"recipe `{summary['recipe_hash']}`",
+        f"{human_effect(summary)} · recipe `{summary['recipe_hash']}`",
         f"Semantic critic: {semantic_note}",
     ]
     return "\n\n".join(parts)
 
 
+def human_effect(summary: dict[str, Any]) -> str:
+    """What the human labels of the task do to the survivors, e.g. ``human labels: 4 rejected (1 of them
+    kept by the critics, now removed)``."""
+    accepted, rejected = summary["accepted"], summary["rejected"]
+    if not accepted and not rejected:
+        return "no human labels yet"
+    parts = []
+    if accepted:
+        parts.append(
+            f"{accepted:,} accepted ({summary['human_added']:,} of them added back against the critics)"
+        )
+    if rejected:
+        parts.append(
+            f"{rejected:,} rejected ({summary['human_removed']:,} of them kept by the critics, now removed)"
+        )
+    return "human labels: " + ", ".join(parts)
+
+
+def critic_name(critic: dict[str, Any], both_bounds: set[str]) -> str:
+    """The critic's column, with ``(min)`` / ``(max)`` when the recipe bounds that column on both sides."""
+    column = critic["column"]
+    return f"{column} ({critic['bound']})" if column in both_bounds else column
+
+
 def critic_rows(summary: dict[str, Any]) -> list[list[Any]]:
     """One row per active threshold: what it removes on its own, what only it removes, what a step
     looser would add to the survivors."""
+    columns = [c["column"] for c in summary["critics"]]
+    both_bounds = {column for column in columns if columns.count(column) > 1}
     rows = []
     for c in summary["critics"]:
         sign = "≥" if c["bound"] == "min" else "≤"
         rows.append(
             [
-                c["column"],
+                critic_name(c, both_bounds),
                 f"{sign} {c['threshold']:g}",
                 c["removes_alone"],
                 c["removes_only"],

@@ -11,9 +11,10 @@ import gradio as gr
 import pandas as pd
 
 from cli.student_cmds import train_command
-from curation.versions import list_versions
+from curation.versions import get_version, list_versions
 from db import jobs as job_rows
 from db import runs
+from models.train_defaults import eval_count, resolved_lr
 from ui.common import user_errors
 from ui.context import AppContext
 from ui.forms import FormError, as_float, as_int, model_spec, optional_int, unset
@@ -57,8 +58,9 @@ def run_table(engine) -> list[list[Any]]:
         config = r["config"] or {}
         inner = config.get("config", config)  # a finished run stores the resolved config around it
         total = config.get("total_steps") or r.get("progress_total") or "?"
+        lr = resolved_lr(inner.get("lr"), bool(inner.get("lora")))
         rows.append([r["id"], r["status"], r["version"], r["student"], f"{r['last_step'] or 0}/{total}",
-                     bool(inner.get("lora")), inner.get("lr"), inner.get("batch_size"), r["recipe_hash"],
+                     bool(inner.get("lora")), f"{lr:g}", inner.get("batch_size"), r["recipe_hash"],
                      r["output_dir"]])  # fmt: skip
     return rows
 
@@ -67,39 +69,71 @@ def run_choices(engine) -> list[tuple[str, int]]:
     return [(f"run {r['id']} · {r['version']} · {r['status']}", r["id"]) for r in runs.list_runs(engine)]
 
 
+def held_out_text(settings: dict[str, Any], pair_count: int | None) -> str:
+    """How many pairs the held-out eval loss uses, or why there is none."""
+    fraction = float(settings.get("eval_fraction") or 0)
+    if pair_count is None:
+        return ""
+    n_eval = eval_count(pair_count, fraction)
+    if n_eval:
+        return f"held-out eval: {n_eval} of {pair_count} pairs (eval loss every {settings.get('eval_every', 25)} steps and at the end)"
+    if fraction <= 0:
+        return "no held-out eval (eval fraction 0): the chart shows the train loss only"
+    return (
+        f"no held-out eval: the version has {pair_count} pair(s), too few to hold {fraction:g} of them out; "
+        "the chart shows the train loss only"
+    )
+
+
+def loss_curve(log: list[dict[str, Any]]) -> Any:
+    """The loss chart's data: a train series, and an eval series only when there are held-out points.
+    With nothing logged yet the chart is emptied and says so (an empty series gives a "-Infinity" legend)."""
+    points = [
+        {"step": r["step"], "loss": r["train_loss"], "series": "train"}
+        for r in log
+        if r["train_loss"] is not None
+    ]
+    points += [{"step": r["step"], "loss": r["eval_loss"], "series": "eval"} for r in log if r["eval_loss"] is not None]  # fmt: skip
+    if not points:
+        return gr.LinePlot(value=None, caption="No loss logged yet: the curve appears after the first step.")
+    curve = pd.DataFrame(points)
+    series = [name for name in ("train", "eval") if name in set(curve["series"])]
+    return gr.LinePlot(value=curve, colors_in_legend=series, caption=None)
+
+
 def run_view(engine, run_id: Any) -> list[Any]:
-    """Headline (status, progress, ETA, settings, recipe hash) and the loss curve of one run."""
-    empty = pd.DataFrame({"step": [], "loss": [], "series": []})
+    """Headline (status, progress, ETA, settings, recipe hash, held-out split) and the loss curve of one
+    run."""
     if not run_id:
-        return ["No run selected.", empty]
+        return ["No run selected.", loss_curve([])]
     run = runs.get_run(engine, int(run_id))
     if run is None:
-        return [f"No run {run_id}.", empty]
+        return [f"No run {run_id}.", loss_curve([])]
     job = job_rows.get(engine, run["job_id"]) if run["job_id"] else None
     progress = progress_text(job) if job else ""
     eta = eta_text(job, job_rows.now()) if job else ""
     settings = run["config"].get("config", run["config"])
+    settings = {**settings, "lr": resolved_lr(settings.get("lr"), bool(settings.get("lora")))}
     shown = ", ".join(f"{k}={v}" for k, v in sorted(settings.items()) if v not in (None, "", False))
+    held_out = held_out_text(settings, _version_size(engine, run.get("version_id")))
     text = (
         f"**Run {run['id']}** · **{run['status']}** · {progress}{f' · ETA {eta}' if eta else ''}\n\n"
-        f"student `{run['student']}` · recipe `{run['recipe_hash']}` · `{run['output_dir']}`\n\n`{shown}`"
+        f"student `{run['student']}` · recipe `{run['recipe_hash']}` · `{run['output_dir']}`"
+        f"{f' · {held_out}' if held_out else ''}\n\n`{shown}`"
     )
     if job and job.get("error"):
         text += f"\n\n**Error:** {job['error'].strip().splitlines()[0]}"
-    log = runs.run_log(engine, run["id"])
-    curve = pd.DataFrame(
-        [
-            {"step": r["step"], "loss": r["train_loss"], "series": "train"}
-            for r in log
-            if r["train_loss"] is not None
-        ]
-        + [
-            {"step": r["step"], "loss": r["eval_loss"], "series": "eval"}
-            for r in log
-            if r["eval_loss"] is not None
-        ]
-    )
-    return [text, curve if len(curve) else empty]
+    return [text, loss_curve(runs.run_log(engine, run["id"]))]
+
+
+def _version_size(engine, version_id: Any) -> int | None:
+    """The number of pairs in a version (what the run trains and holds out from), or None if unknown."""
+    if not version_id:
+        return None
+    try:
+        return int(get_version(engine, int(version_id))["pair_count"])
+    except ValueError:
+        return None
 
 
 def render(ctx: AppContext) -> None:
@@ -133,14 +167,34 @@ def render(ctx: AppContext) -> None:
             message = gr.Markdown()
         with gr.Column(scale=2):
             with gr.Row():
-                run_pick = gr.Dropdown(run_choices(ctx.engine), label="Run", scale=3, allow_custom_value=True)
+                run_pick = gr.Dropdown(
+                    run_choices(ctx.engine),
+                    label="Run",
+                    scale=3,
+                    allow_custom_value=True,
+                    elem_id="train-run",
+                )
                 cancel = gr.Button("Cancel run", variant="stop", scale=1)
             headline = gr.Markdown("No run selected.")
             curve = gr.LinePlot(
-                x="step", y="loss", color="series", title="Loss (train, held-out eval)", height=320
+                x="step",
+                y="loss",
+                color="series",
+                title="Loss (train, held-out eval)",
+                height=320,
+                x_axis_format="d",
+                y_axis_format=".2f",
+                elem_id="loss-chart",
             )
     gr.Markdown("#### Runs")
-    table = gr.Dataframe(headers=RUN_COLUMNS, interactive=False, wrap=True)
+    table = gr.Dataframe(
+        headers=RUN_COLUMNS,
+        interactive=False,
+        wrap=True,
+        column_widths=["5%", "8%", "11%", "16%", "7%", "6%", "7%", "6%", "14%", "20%"],
+        elem_classes="id-grid",
+        elem_id="runs-table",
+    )
 
     fields = [version, student, epochs, max_steps, lr, batch_size, lora, eval_fraction, seed, device]
 

@@ -12,12 +12,12 @@ from typing import Any
 
 import gradio as gr
 
-from curation.export import export_jsonl, import_jsonl, safe_export_path
+from curation.export import export_jsonl, human_overrides, import_jsonl, safe_export_path
 from curation.report import COLUMNS as REPORT_COLUMNS
 from curation.report import report_rows, version_report
 from curation.versions import diff_versions, get_version, list_versions, save_version, version_recipe
 from pipeline.types import TASKS
-from ui.common import current_recipe, received_upload, user_errors, without_path
+from ui.common import current_recipe, received_upload, user_errors
 from ui.context import AppContext
 from ui.forms import FormError, choice
 
@@ -46,19 +46,44 @@ def version_table(ctx: AppContext) -> list[list[Any]]:
     ]
 
 
+def recipe_change_text(diff: dict[str, Any]) -> str:
+    """What differs in the recipes, and when nothing does, why the pairs may still differ."""
+    if diff["a"]["id"] == diff["b"]["id"]:
+        return "none: this is the same version on both sides."
+    if diff["recipe_changes"]:
+        return "; ".join(diff["recipe_changes"])
+    if diff["added"] or diff["removed"]:
+        return (
+            "none (the same thresholds); the pairs differ because human labels, new pairs or new scores "
+            "changed between the two saves."
+        )
+    return "none: the same thresholds and the same pairs."
+
+
 def diff_markdown(diff: dict[str, Any]) -> str:
     a, b = diff["a"], diff["b"]
     lines = [
         f"### {a['name']} → {b['name']}",
         f"**+{diff['added']:,} added · −{diff['removed']:,} removed · {diff['common']:,} in both** "
         f"({a['pair_count']:,} → {b['pair_count']:,} pairs)",
-        "Recipe changes: " + ("; ".join(diff["recipe_changes"]) or "none (same thresholds; labels differ)"),
+        "Recipe changes: " + recipe_change_text(diff),
     ]
     for title, key in (("Added (sample)", "added_sample"), ("Removed (sample)", "removed_sample")):
         if diff[key]:
             lines.append(f"**{title}**")
             lines += [f"- `{r['id']}` {r['source']} → {r['target']}" for r in diff[key]]
     return "\n\n".join(lines)
+
+
+def export_message(count: int, path: Any, overrides: int) -> str:
+    """What an export wrote, and how many of its pairs a human accepted against the critics."""
+    text = f"Wrote {count:,} pairs to `{path}`."
+    if overrides:
+        text += (
+            f" {overrides:,} of them are in only because a human accepted them against the critics "
+            '(`"kept_by": "human"` in the file).'
+        )
+    return text
 
 
 def export_name(which: str, given: str, recipe_hash: str) -> str:
@@ -158,14 +183,15 @@ def render(ctx: AppContext) -> None:
         if which_value == CURRENT:
             recipe = current_recipe(ctx.engine, recipe_value)
             path = safe_export_path(ctx.export_dir, export_name(CURRENT, name_value, recipe.hash))
-            count = export_jsonl(ctx.engine, path, recipe=recipe)
+            source = {"recipe": recipe}
         else:
             version = get_version(ctx.engine, which_value)
             path = safe_export_path(
                 ctx.export_dir, export_name(version["name"], name_value, version["recipe_hash"])
             )
-            count = export_jsonl(ctx.engine, path, version=version["id"])
-        return [f"Wrote {count:,} pairs to `{path}`.", str(path)]
+            source = {"version": version["id"]}
+        count = export_jsonl(ctx.engine, path, **source)
+        return [export_message(count, path, human_overrides(ctx.engine, **source)), str(path)]
 
     @user_errors
     def import_file(file_path: str | None, task_value: str) -> str:
@@ -177,10 +203,17 @@ def render(ctx: AppContext) -> None:
                 "Use `impossible import` for bigger files."
             )
         task_value = choice(task_value, "Task", ("from file", *TASKS))
+        # Gradio keeps an upload under a temporary folder with its original name: messages name the file
+        # the user chose, not where the server put it
         try:
-            result = import_jsonl(ctx.engine, upload, None if task_value == "from file" else task_value)
+            result = import_jsonl(
+                ctx.engine,
+                upload,
+                None if task_value == "from file" else task_value,
+                display_name=upload.name,
+            )
         except (ValueError, FileNotFoundError) as exc:
-            raise FormError(without_path(str(exc), upload, file_path)) from None
+            raise FormError(str(exc)) from None
         return (
             f"Imported **{result['inserted']:,}** new pairs from {result['records']:,} lines "
             f"({result['duplicates']:,} already present); human labels: {result['accepted']:,} accept, "

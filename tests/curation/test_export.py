@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import insert, update
 
 from curation import export as export_module
-from curation.export import ImportFileError, export_jsonl, import_jsonl, safe_export_path
+from curation.export import ImportFileError, export_jsonl, human_overrides, import_jsonl, safe_export_path
 from curation.recipe import Recipe
 from curation.review import set_label
 from curation.select import selected_ids
@@ -70,7 +70,9 @@ def test_export_writes_the_selection_with_full_records(engine, tmp_path):
     records = read(out)
     assert [r["id"] for r in records] == selected_ids(engine, NLI).tolist() == [pair_id, accepted]
     first = records[0]
-    assert set(first) == {"id", "source", "target", "task", "scores", "provenance", "label", "note", "recipe"}
+    assert set(first) == {
+        "id", "source", "target", "task", "scores", "provenance", "recipe", "label", "note", "kept_by"
+    }  # fmt: skip
     assert first["scores"]["rouge_l"] == 0.4 and first["task"] == "paraphrase"
     assert first["provenance"] == {
         "teacher": "tiny-teacher",
@@ -86,6 +88,22 @@ def test_export_writes_the_selection_with_full_records(engine, tmp_path):
     }
     assert first["recipe"] == {**NLI.to_dict(), "hash": NLI.hash}
     assert not list(tmp_path.glob(".*partial"))
+
+
+def test_export_says_which_pairs_a_human_accepted_against_the_critics(engine, tmp_path):
+    kept = add_scored(engine)
+    confirmed = add_scored(engine)
+    rescued = add_scored(engine, nli_forward=0.1)  # the critics drop it; a human keeps it
+    add_scored(engine, rouge_l=0.99)
+    set_label(engine, confirmed, "accept")
+    set_label(engine, rescued, "accept")
+    out = tmp_path / "pairs.jsonl"
+    assert export_jsonl(engine, out, recipe=NLI) == 3
+    by_id = {r["id"]: (r["label"], r["kept_by"]) for r in read(out)}
+    assert by_id == {kept: (None, "critics"), confirmed: ("accept", "critics"), rescued: ("accept", "human")}
+    assert human_overrides(engine, recipe=NLI) == 1
+    save_version(engine, "v1", NLI)
+    assert human_overrides(engine, version="v1") == 1
 
 
 def test_export_loads_with_datasets(engine, tmp_path, monkeypatch):

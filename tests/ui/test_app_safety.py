@@ -78,3 +78,18 @@ def test_python_app_py_serves_the_studio_on_loopback(db_url, tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_the_studio_launches_quietly_without_the_share_hint(monkeypatch, capsys, db_url):
+    import ui
+
+    launched = {}
+
+    class FakeApp:
+        def launch(self, **kwargs):
+            launched.update(kwargs)
+
+    monkeypatch.setattr(ui, "build_app", lambda ctx: FakeApp())
+    assert app.main(["--db", db_url, "--no-worker", "--port", "7999"]) == 0
+    assert launched["quiet"] is True and launched["share"] is False
+    assert "http://127.0.0.1:7999/" in capsys.readouterr().out

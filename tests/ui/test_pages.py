@@ -14,7 +14,7 @@ from ui.curate import PAGE_SIZE, curate_view
 EXPECTED_API = {
     "start_generate", "start_score", "upload_corpus", "list_jobs", "cancel_job", "resume_job",
     "curate", "curate_prev_page", "curate_next_page", "reset_recipe", "curate_task", "load_curate",
-    "review_queue", "review_open", "accept", "reject", "skip", "label_pair",
+    "review_queue", "review_open", "review_search", "accept", "reject", "skip", "label_pair",
     "save_version", "compare_versions", "load_version_recipe", "export_jsonl", "import_jsonl", "list_versions",
     "version_report", "agreement", "use_threshold", "train_critic", "score_with_critic",
 }  # fmt: skip
@@ -44,7 +44,9 @@ def test_curate_view_counts_what_the_sql_selection_keeps(ctx):
     kept = count_selected(ctx.engine, recipe)
     assert headline.startswith(f"### {kept} of 120 paraphrase pairs survive")
     assert "<svg" in hist_html and "≥0.8" in hist_html
-    assert {row[0] for row in critics} == {"embed_cosine", "length_ratio", "numbers_ok", "rouge_l"}
+    assert {row[0] for row in critics} == {
+        "embed_cosine", "length_ratio (min)", "length_ratio (max)", "numbers_ok", "rouge_l"
+    }  # fmt: skip
     assert table.count("<tr>") == min(kept, PAGE_SIZE) + 1
     assert recipe_dict == recipe.to_dict()
     # rejected pairs page, clamped to the last page, and an unknown sort named in the error
@@ -52,3 +54,9 @@ def test_curate_view_counts_what_the_sql_selection_keeps(ctx):
     assert f"{120 - kept:,} rejected pairs" in rejected_info and last == -(-(120 - kept) // PAGE_SIZE)
     with pytest.raises(ValueError, match="Sort must be one of"):
         curate_view(ctx, recipe, "kept", "random()", 1)
+
+
+def test_the_idle_server_sleeps_between_queue_checks(ctx):
+    app = ui.build_app(ctx)
+    assert app._queue.sleep_when_free >= ui.QUEUE_IDLE_SLEEP_S  # Gradio's default spins every 1 ms
+    assert app._queue.progress_update_sleep_when_free >= ui.PROGRESS_IDLE_SLEEP_S
