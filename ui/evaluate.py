@@ -45,7 +45,16 @@ EXAMPLE_COLUMNS = [
 #: What the per-example table's header shows (spaces let a long name wrap between words).
 EXAMPLE_HEADERS = [column.replace("_", " ") for column in EXAMPLE_COLUMNS]
 #: Column widths that fit the page without horizontal scrolling (the long text columns wrap).
-RESULT_WIDTHS = ["6%", "4%", "8%", "14%", "5%", *["6.4%"] * len(TABLE_METRICS), "5%"]
+#: The fixed columns take 40% of the width and the metrics share the rest, so the table never scrolls sideways.
+RESULT_WIDTHS = [
+    "6%",
+    "4%",
+    "8%",
+    "12%",
+    "5%",
+    *[f"{60 / len(TABLE_METRICS):.2f}%"] * len(TABLE_METRICS),
+    "5%",
+]
 EXAMPLE_WIDTHS = ["5%", "22%", "22%", "22%", "7%", "8%", "7%", "7%"]
 
 
