@@ -26,9 +26,10 @@ RUN_COLUMNS = ["run", "status", "version", "student", "steps", "lora", "lr", "ba
 
 
 def form_params(
-    version, student, epochs, max_steps, lr, batch_size, lora, eval_fraction, seed, device
+    version, student, epochs, max_steps, lr, batch_size, lora, eval_fraction, seed, device, syntax=False
 ) -> dict:
-    """Job parameters from the form, or a ``FormError`` naming the bad field."""
+    """Job parameters from the form, or a ``FormError`` naming the bad field. ``syntax``: train the
+    syntax-controlled student (source + the target's parse template; ``pipeline.syntax_control``)."""
     if not version:
         raise FormError("Pick a version to train on (save one on the Versions page first).")
     return {
@@ -42,6 +43,7 @@ def form_params(
         "eval_fraction": as_float(eval_fraction, "Eval fraction", low=0.0, high=0.5),
         "seed": as_int(seed, "Seed", low=0),
         "device": device if device in DEVICES else "auto",
+        "syntax": bool(syntax) or None,  # None: left out of the job's parameters and the command
     }
 
 
@@ -162,6 +164,10 @@ def render(ctx: AppContext) -> None:
             with gr.Row():
                 lora = gr.Checkbox(False, label="LoRA (peft)")
                 device = gr.Dropdown(list(DEVICES), value="auto", label="Device")
+            syntax = gr.Checkbox(
+                False,
+                label="Syntax-controlled (the student reads source + the target's parse template; link-grammar)",
+            )
             command = gr.Code(label="Equivalent command", language="shell", lines=2, interactive=False)
             start = gr.Button("Start training", variant="primary")
             message = gr.Markdown()
@@ -196,7 +202,7 @@ def render(ctx: AppContext) -> None:
         elem_id="runs-table",
     )
 
-    fields = [version, student, epochs, max_steps, lr, batch_size, lora, eval_fraction, seed, device]
+    fields = [version, student, epochs, max_steps, lr, batch_size, lora, eval_fraction, seed, device, syntax]
 
     def preview(*values: Any) -> str:
         return command_preview(lambda: studio_params(ctx, *values), lambda p: train_command(ctx.db_url, p))

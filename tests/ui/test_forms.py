@@ -217,3 +217,18 @@ def test_an_emptied_evaluate_limit_means_every_row():
     for cleared in (None, "", 0):
         assert form_params(1, "bench.jsonl", "auto", cleared, 0.7, 0)["limit"] is None
     assert form_params(1, "bench.jsonl", "auto", 200, 0.7, 0)["limit"] == 200
+
+
+def test_the_train_form_can_ask_for_a_syntax_controlled_student():
+    from cli.student_cmds import train_command
+    from pipeline.train_job import train_config
+    from ui.train import form_params
+
+    form = ("v1", "embedded", 1, None, None, 8, False, 0.1, 0, "cpu")
+    plain, controlled = form_params(*form), form_params(*form, True)
+    assert plain["syntax"] is None and "--syntax" not in train_command("sqlite:///s.db", plain)
+    assert controlled["syntax"] is True
+    assert train_command("sqlite:///s.db", controlled).split()[:7] == [
+        "impossible", "train", "--db", "sqlite:///s.db", "--version", "v1", "--syntax"
+    ]  # fmt: skip
+    train_config(controlled, "paraphrase")  # the job accepts what the form queues
