@@ -190,16 +190,26 @@ def parse_line(fmt: str, line: str) -> Any:
     return mrpc_record(line) if fmt == "mrpc" else sick_record(line)
 
 
-def _lines(path: Path, fmt: str) -> Iterator[tuple[int, str]]:
-    with path.open(encoding="utf-8-sig", errors="strict") as handle:
-        for number, line in enumerate(handle, start=1):
+def _lines(path: Path, fmt: str) -> Iterator[tuple[int, str | None, str | None]]:
+    """``(line number, text, problem)`` for every non-empty line; each line is decoded on its own, so a
+    line that is not UTF-8 is named by its own number (a UTF-8 BOM on the first line is dropped)."""
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                yield number, None, f"not UTF-8 text ({exc.reason})"
+                continue
             if line.strip() and not _is_header(fmt, number, line):
-                yield number, line
+                yield number, line, None
 
 
 def _records(path: Path, fmt: str, task: str | None) -> Iterator[tuple[int, Any, str | None]]:
     """``(line number, record, problem)`` for every non-empty line."""
-    for number, line in _lines(path, fmt):
+    for number, line, problem in _lines(path, fmt):
+        if problem:
+            yield number, None, problem
+            continue
         try:
             record = parse_line(fmt, line)
         except ValueError as exc:
@@ -221,13 +231,10 @@ def validate_file(
     if not path.is_file():
         raise FileNotFoundError(f"No such file: {name}")
     errors, count = [], 0
-    try:
-        for number, _, problem in _records(path, fmt, task):
-            if problem:
-                errors.append(f"line {number}: {problem}")
-            count += 1
-    except UnicodeDecodeError as exc:
-        errors.append(f"line {count + 1}: not UTF-8 text ({exc.reason})")
+    for number, _, problem in _records(path, fmt, task):
+        if problem:
+            errors.append(f"line {number}: {problem}")
+        count += 1
     if errors:
         raise ImportFileError(name, errors)
     if count == 0:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from curation.export import export_jsonl
-from curation.importing import ImportFileError, import_labelled
+from curation.importing import ImportFileError, import_jsonl, import_labelled
 from curation.recipe import Recipe
 from curation.review import get_label
 from db import connect
@@ -150,3 +150,11 @@ def test_sick_entailment_is_accept_and_everything_else_reject(engine, tmp_path):
 def test_an_unknown_format_is_refused(engine, tmp_path):
     with pytest.raises(ValueError, match="Unknown import format"):
         import_labelled(engine, write_jsonl(tmp_path / "x.jsonl", [{"source": "a", "target": "b"}]), "csv")
+
+
+def test_a_line_that_is_not_utf8_is_named_by_its_line_number_after_blank_lines(engine, tmp_path):
+    good = json.dumps({"source": "One two three.", "target": "Three two one."})
+    path = tmp_path / "pairs.jsonl"
+    path.write_bytes(f"{good}\n\n\n".encode() + "caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(ImportFileError, match="line 4: not UTF-8 text"):
+        import_jsonl(engine, path)
