@@ -216,6 +216,12 @@ def test_studio_in_a_real_browser(studio_ctx, browser, screenshots):
         page.locator("#curate-search input, #curate-search textarea").first.fill("budget")
         page.keyboard.press("Enter")
         page.wait_for_function("document.querySelector('#curate-page-info').innerText.includes('budget')")
+        # the page line and the table are two outputs of one event; they can reach the DOM a frame apart
+        page.wait_for_function(
+            "(() => { const rows = [...document.querySelectorAll('#curate-table tbody tr')];"
+            " return rows.length > 0 && rows.every(r => r.innerText.toLowerCase().includes('budget')); })()",
+            timeout=15_000,
+        )
         rows = page.locator("#curate-table tbody tr").all_inner_texts()
         assert rows and all("budget" in row.lower() for row in rows)
 
