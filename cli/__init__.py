@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "cli.student_cmds",
     "cli.jobs_cmds",
     "cli.demo_cmds",
+    "cli.loop_cmds",
 )
 
 

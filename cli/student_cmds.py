@@ -16,6 +16,7 @@ from db import jobs as job_rows
 from models.availability import check_model
 from pipeline import runner
 
+SYSTEM_ORDER = ("student", "untrained", "copy_input")
 TABLE_METRICS = (
     ("ibleu", "iBLEU"),
     ("bleu", "BLEU"),
@@ -70,6 +71,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--embedder", default="embedded",
                    help="encoder for the BERTScore-style metrics ('' to skip; default embedded MiniLM)")  # fmt: skip
+    p.add_argument("--untrained", action="store_true",
+                   help="also the run's base student before training, prompted the same way")  # fmt: skip
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--max-new-tokens", type=int, default=64)
     p.add_argument("--device")
@@ -147,11 +150,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         "run": args.run, "benchmark": args.benchmark, "format": args.format, "limit": args.limit,
         "alpha": args.alpha, "samples": args.samples, "embedder": args.embedder,
         "batch_size": args.batch_size, "max_new_tokens": args.max_new_tokens, "device": args.device,
+        "untrained": args.untrained or None,
     }  # fmt: skip
     check_model("embedder", args.embedder)
     job_id, status = _submit_and_maybe_run(engine, "evaluate", params, args.background)
     if status == "done":
-        rows = sorted(runs.evaluations_for_job(engine, job_id), key=lambda r: r["system"] != "student")
+        rows = sorted(runs.evaluations_for_job(engine, job_id), key=lambda r: SYSTEM_ORDER.index(r["system"]))
         print(f"run {args.run} on {rows[0]['benchmark']} (alpha {args.alpha}):")
         print(evaluation_table(rows))
         print("* BERTScore-style F1 with the local embedder; not comparable with published BERTScore.")

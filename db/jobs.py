@@ -39,16 +39,25 @@ def this_worker() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def submit(engine: Engine, kind: str, params: dict[str, Any]) -> int:
-    """Queue a job; return its id. Parameters must be strict JSON (no NaN, Infinity or NUL): what every
-    backend stores and every reader parses."""
+def submit(engine: Engine, kind: str, params: dict[str, Any], *, parent: int | None = None) -> int:
+    """Queue a job (a stage of loop job ``parent``, if given); return its id. Parameters must be strict
+    JSON (no NaN, Infinity or NUL): what every backend stores and every reader parses."""
     problem = storable_problem(params)
     if problem:
         raise ValueError(f"Cannot queue the {kind} job: its parameters are not strict JSON ({problem}).")
     with engine.begin() as conn:
         return conn.execute(
-            insert(jobs).values(kind=kind, params=params, status="queued", log="", created_at=now())
+            insert(jobs).values(
+                kind=kind, params=params, status="queued", log="", created_at=now(), parent_id=parent
+            )
         ).inserted_primary_key[0]
+
+
+def children(engine: Engine, parent: int) -> list[dict[str, Any]]:
+    """The jobs loop job ``parent`` queued, oldest first."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(jobs).where(jobs.c.parent_id == parent).order_by(jobs.c.id)).mappings()
+        return [dict(r) for r in rows]
 
 
 def get(engine: Engine, job_id: int) -> dict[str, Any] | None:
@@ -206,19 +215,17 @@ def finish(engine: Engine, job_id: int, status: str, error: str | None = None) -
 def request_cancel(engine: Engine, job_id: int) -> str:
     """Ask a job to stop. A queued job is cancelled at once; a running one stops after its current batch.
 
+    A loop job's request reaches the stage it runs now too (its queued stages are cancelled with it).
     Returns the job's status after the request.
     """
     with engine.begin() as conn:
+        target = or_(jobs.c.id == job_id, jobs.c.parent_id == job_id)
         conn.execute(
             update(jobs)
-            .where(jobs.c.id == job_id, jobs.c.status == "queued")
+            .where(target, jobs.c.status == "queued")
             .values(status="cancelled", finished_at=now())
         )
-        conn.execute(
-            update(jobs)
-            .where(jobs.c.id == job_id, jobs.c.status == "running")
-            .values(status="cancel_requested")
-        )
+        conn.execute(update(jobs).where(target, jobs.c.status == "running").values(status="cancel_requested"))
         status = conn.execute(select(jobs.c.status).where(jobs.c.id == job_id)).scalar()
     if status is None:
         raise KeyError(f"No job with id {job_id}.")

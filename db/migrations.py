@@ -88,6 +88,12 @@ def _syntax(conn: Connection) -> None:
     schema.parses.create(conn, checkfirst=True)
 
 
+def _jobs_parent(conn: Connection) -> None:
+    """``jobs.parent_id``: the loop job a stage's job belongs to (databases made before it existed)."""
+    if "parent_id" not in {column["name"] for column in inspect(conn).get_columns("jobs")}:
+        conn.exec_driver_sql("ALTER TABLE jobs ADD COLUMN parent_id INTEGER")
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial_schema", _initial_schema),
     ("0002_pairs_score_error", _pairs_score_error),
@@ -96,6 +102,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0005_pairs_learned", _pairs_learned),
     ("0006_version_reports", _version_reports),
     ("0007_syntax_parses", _syntax),
+    ("0008_jobs_parent", _jobs_parent),
 ]
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from db.schema import SCORE_COLUMNS, pairs
+from db.schema import SCORE_COLUMNS, contexts, pairs, sentences
 from pipeline.types import Pair
 
 
@@ -55,6 +55,15 @@ def insert_pairs(conn: Connection, items: Iterable[Pair], job_id: int | None = N
 def count_pairs(engine: Engine) -> int:
     with engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(pairs)).scalar_one()
+
+
+def dataset_counts(engine: Engine) -> dict[str, int]:
+    """How many contexts, sentences and pairs the database holds."""
+    with engine.connect() as conn:
+        return {
+            name: conn.execute(select(func.count()).select_from(table)).scalar_one()
+            for name, table in (("contexts", contexts), ("sentences", sentences), ("pairs", pairs))
+        }
 
 
 def pairs_by_id(engine: Engine, ids: Sequence[int]) -> list[dict[str, Any]]:

@@ -61,6 +61,7 @@ jobs = Table(
     Column("error", Text),
     Column("log", Text, nullable=False, default=""),
     Column("worker", String(64)),  # host:pid of the process running it
+    Column("parent_id", Integer),  # the loop job that queued this one as a stage (``pipeline.loop_job``)
     Column("heartbeat_at", DateTime),
     Column("created_at", DateTime, nullable=False, server_default=func.now()),
     Column("started_at", DateTime),

@@ -4,7 +4,8 @@ Parameters: ``run`` (training run id, required), ``benchmark`` (file or folder p
 ``format`` (auto | mrpc | jsonl | lines | tsv), ``limit`` (first N rows), ``alpha`` (iBLEU weight, 0.7),
 ``batch_size`` (16), ``max_new_tokens`` (64), ``samples`` (outputs per source for self-BLEU; 0 = skip),
 ``embedder`` (encoder for the BERTScore-style metrics; ``embedded`` = all-MiniLM-L6-v2, empty = skip),
-``device``.
+``untrained`` (true: also the run's base student before training, prompted the same way: the paper's
+"the teacher cannot do this" baseline), ``device``.
 
 With a parser installed, both systems also get TED-R (``pipeline.syntax_control``: the tree distance
 between the top levels of each output's parse and the reference's template; for copy-input the output is
@@ -12,7 +13,7 @@ the source). A syntax-controlled run reads each source with the reference's temp
 reference the parser rejects keep their plain source).
 
 Writes two ``evaluations`` rows in one transaction, both with the run's id: ``system="student"`` and
-``system="copy_input"``, each with corpus metrics and per-example (source, reference, output, scores).
+``system="copy_input"`` (and ``system="untrained"`` when asked), each with corpus metrics and per-example (source, reference, output, scores).
 Greedy decoding makes the student's outputs reproducible. An interrupted evaluation starts again from
 the first row (nothing is written before the end), and a finished one is never written twice.
 """
@@ -34,6 +35,7 @@ DEFAULTS: dict[str, Any] = {
     "max_new_tokens": 64,
     "samples": 0,
     "embedder": "embedded",
+    "untrained": False,
     "device": None,
 }
 SELF_BLEU_SAMPLING = {"sample": True, "top_p": 0.9, "temperature": 0.7}
@@ -169,6 +171,8 @@ def run(ctx: JobContext) -> None:
     parser, templates, inputs = _syntax_setup(ctx, run, bench)
     outputs, outputs_per_s = _generate(ctx, student, inputs, p)
     samples = _self_bleu_samples(ctx, student, inputs, p) if int(p["samples"]) > 1 else None
+    del student
+    untrained = _untrained_outputs(ctx, run, inputs, p) if p["untrained"] else None
     if p["embedder"]:
         ctx.phase("loading embedder")
     embedder = _embedder(ctx, p["embedder"], p["device"])
@@ -189,11 +193,19 @@ def run(ctx: JobContext) -> None:
     _add_ted_r(ctx, parser, list(bench.sources), templates, copy_metrics, copy_rows)
     student_metrics.update(common, outputs_per_s=outputs_per_s, max_new_tokens=p["max_new_tokens"])
     copy_metrics.update(common)
+    systems = [
+        ("student", student_metrics, outputs, student_rows),
+        ("copy_input", copy_metrics, bench.sources, copy_rows),
+    ]
+    if untrained is not None:
+        base_metrics, base_rows = score_system(
+            untrained, bench.references, bench.sources, alpha=float(p["alpha"]), embedder=embedder
+        )
+        _add_ted_r(ctx, parser, untrained, templates, base_metrics, base_rows)
+        base_metrics.update(common, base=run["student"], max_new_tokens=p["max_new_tokens"])
+        systems.append(("untrained", base_metrics, untrained, base_rows))
     with ctx.batch(done=len(bench.rows), total=len(bench.rows)) as conn:
-        for system, metrics, outs, rows in (
-            ("student", student_metrics, outputs, student_rows),
-            ("copy_input", copy_metrics, bench.sources, copy_rows),
-        ):
+        for system, metrics, outs, rows in systems:
             runs.insert_evaluation(
                 conn,
                 run_id=run["id"],
@@ -204,9 +216,28 @@ def run(ctx: JobContext) -> None:
                 examples=_examples(bench, outs, rows),
             )
     ctx.log(
-        f"student iBLEU {student_metrics['ibleu']:.2f} BLEU {student_metrics['bleu']:.2f}{_ted_text(student_metrics)}; "
-        f"copy-input iBLEU {copy_metrics['ibleu']:.2f} BLEU {copy_metrics['bleu']:.2f}{_ted_text(copy_metrics)}"
+        "; ".join(
+            f"{system.replace('_', '-')} iBLEU {m['ibleu']:.2f} BLEU {m['bleu']:.2f}{_ted_text(m)}"
+            for system, m, _outs, _rows in systems
+        )
     )
+
+
+def _untrained_outputs(
+    ctx: JobContext, run: dict[str, Any], inputs: list[str], p: dict[str, Any]
+) -> list[str]:
+    """Greedy outputs of the run's base student (before training) with the same prompts as the student."""
+    from models.loading import ModelLoadError
+    from models.student import load_student
+
+    ctx.phase("loading untrained student")
+    task = (run.get("config") or {}).get("task")
+    try:
+        base = load_student(run["student"], task=task, device=p["device"])
+    except ModelLoadError as exc:
+        raise UserError(f"Cannot load the untrained baseline {run['student']!r}: {exc}") from exc
+    outputs, _rate = _generate(ctx, base, inputs, p)
+    return outputs
 
 
 def _ted_text(metrics: dict[str, Any]) -> str:

@@ -36,6 +36,7 @@ HANDLERS: dict[str, str] = {
     "evaluate": "pipeline.evaluate_job:run",
     "distill": "pipeline.distill_job:run",
     "critic": "pipeline.critic_job:run",
+    "loop": "pipeline.loop_job:run",
 }
 
 STALE_AFTER_S = 60.0

@@ -78,15 +78,20 @@ def run_identity(engine: Engine, run_id: int) -> str:
     return f"{database_id(engine)}/run-{run_id}"
 
 
-def default_run_dir(engine: Engine, run_id: int) -> Path:
-    """``runs/<database>-<id>-run<run id>``: beside a SQLite file, else under the working folder.
+def database_folder(engine: Engine, name: str) -> Path:
+    """``runs/<database>-<id>-<name>``: beside a SQLite file, else under the working folder.
 
-    The database id makes the folder unique even when two databases have a run with the same id.
+    The database id makes the folder unique even when two databases use the same ``name``.
     """
     database = engine.url.database or "db"
     is_file = engine.url.get_backend_name() == "sqlite" and database not in ("", ":memory:")
     base = Path(database).expanduser().resolve().parent if is_file else Path.cwd()
-    return base / DEFAULT_RUNS_DIR / f"{Path(database).stem}-{database_id(engine)[:8]}-run{run_id}"
+    return base / DEFAULT_RUNS_DIR / f"{Path(database).stem}-{database_id(engine)[:8]}-{name}"
+
+
+def default_run_dir(engine: Engine, run_id: int) -> Path:
+    """``runs/<database>-<id>-run<run id>`` (``database_folder``)."""
+    return database_folder(engine, f"run{run_id}")
 
 
 def _with_templates(ctx: JobContext, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
