@@ -50,6 +50,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--benchmark", action="append", default=[], metavar="PATH",
                    help="evaluate on this file (repeatable; format detected); default: held-out pairs")  # fmt: skip
     p.add_argument("--eval-limit", type=int, help="rows per benchmark (first N)")
+    p.add_argument("--distill-contexts", type=int,
+                   help="then one self-distillation round from this many fresh sources (0 = off; needs --benchmark)")  # fmt: skip
     p.add_argument("--background", action="store_true", help="only queue the loop for a worker")
     p.set_defaults(handler=cmd_loop)
 
@@ -75,6 +77,7 @@ def loop_overrides(args: argparse.Namespace) -> dict[str, Any]:
         "teacher": args.teacher, "backend": args.backend, "student": args.student, "seed": args.seed, "nli": args.nli,
         "embedder": None if args.embedder is None else ("" if args.embedder == "none" else args.embedder),
         "labels": args.labels, "learned_min": args.learned_min, "eval_limit": args.eval_limit,
+        "distill_contexts": args.distill_contexts,
         "min": thresholds(args.min, task) or None, "max": thresholds(args.max, task) or None,
         "epochs": args.epochs, "max_steps": args.max_steps,
         "benchmarks": [{"path": b, "format": "auto", "limit": None} for b in args.benchmark] or None,

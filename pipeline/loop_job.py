@@ -37,13 +37,13 @@ PRESETS: dict[str, dict[str, Any]] = {
         "task": "paraphrase", "corpus": None, "contexts": 8, "samples": 16, "teacher": "embedded",
         "backend": "auto", "seed": 0, "embedder": "embedded", "nli": None, "labels": None, "learned_min": 0.5,
         "min": {}, "max": {}, "student": "embedded", "lora": True, "epochs": None, "max_steps": 12,
-        "batch_size": 4, "benchmarks": [], "eval_limit": 20, "untrained": True,
+        "batch_size": 4, "benchmarks": [], "eval_limit": 20, "untrained": True, "distill_contexts": 0,
     },
     "cpu-hour": {
         "task": "paraphrase", "corpus": None, "contexts": 100, "samples": 32, "teacher": "embedded",
         "backend": "auto", "seed": 0, "embedder": "embedded", "nli": None, "labels": None, "learned_min": 0.5,
         "min": {}, "max": {}, "student": "embedded", "lora": True, "epochs": 2, "max_steps": None,
-        "batch_size": 8, "benchmarks": [], "eval_limit": 200, "untrained": True,
+        "batch_size": 8, "benchmarks": [], "eval_limit": 200, "untrained": True, "distill_contexts": 0,
     },
 }  # fmt: skip
 PRESET_KEYS = tuple(PRESETS["smoke"])
@@ -83,30 +83,45 @@ def _claim_or_wait(ctx: JobContext, job_id: int) -> str:
     return row["status"]
 
 
-def stage(ctx: JobContext, kind: str, params: dict[str, Any]) -> int:
-    """Run (or find finished) the loop's ``kind`` job with exactly ``params``; return its id."""
-    params = {k: v for k, v in params.items() if v is not None}
-    found = next(
-        (c for c in job_rows.children(ctx.engine, ctx.job_id) if c["kind"] == kind and c["params"] == params),
-        None,
-    )
-    if found is not None and found["status"] == "done":
-        ctx.log(f"{kind}: job {found['id']} already done")
-        return found["id"]
-    if found is None:
-        job_id = job_rows.submit(ctx.engine, kind, params, parent=ctx.job_id)
-    else:
-        job_id = found["id"]
-        job_rows.requeue(ctx.engine, job_id)  # a failed or cancelled stage runs again; an active one goes on
-    ctx.check_cancelled()
-    ctx.phase(f"{kind} (job {job_id})")
-    status = _claim_or_wait(ctx, job_id)
-    if status == "cancelled":
-        raise JobCancelled()
-    if status != "done":
-        error = (job_rows.get(ctx.engine, job_id)["error"] or status).splitlines()[0]
-        raise UserError(f"The {kind} stage (job {job_id}) {status}: {error}")
-    return job_id
+class Stages:
+    """The loop's stages, each found again by kind, parameters and how many alike came before it."""
+
+    def __init__(self, ctx: JobContext) -> None:
+        self.ctx = ctx
+        self.seen: dict[str, int] = {}
+
+    def run(self, kind: str, params: dict[str, Any]) -> int:
+        """Run (or find finished) this stage's ``kind`` job with exactly ``params``; return its id."""
+        ctx = self.ctx
+        params = {k: v for k, v in params.items() if v is not None}
+        key = json.dumps([kind, params], sort_keys=True)
+        nth = self.seen.get(key, 0)
+        self.seen[key] = nth + 1
+        alike = [
+            c
+            for c in job_rows.children(ctx.engine, ctx.job_id)
+            if c["kind"] == kind and c["params"] == params
+        ]
+        found = alike[nth] if nth < len(alike) else None
+        if found is not None and found["status"] == "done":
+            ctx.log(f"{kind}: job {found['id']} already done")
+            return found["id"]
+        if found is None:
+            job_id = job_rows.submit(ctx.engine, kind, params, parent=ctx.job_id)
+        else:
+            job_id = found["id"]
+            job_rows.requeue(
+                ctx.engine, job_id
+            )  # a failed or cancelled stage runs again; an active one goes on
+        ctx.check_cancelled()
+        ctx.phase(f"{kind} (job {job_id})")
+        status = _claim_or_wait(ctx, job_id)
+        if status == "cancelled":
+            raise JobCancelled()
+        if status != "done":
+            error = (job_rows.get(ctx.engine, job_id)["error"] or status).splitlines()[0]
+            raise UserError(f"The {kind} stage (job {job_id}) {status}: {error}")
+        return job_id
 
 
 def _generate_params(s: dict[str, Any]) -> dict[str, Any]:
@@ -153,11 +168,10 @@ def nothing_kept_message(engine: Engine, recipe) -> str:
     )
 
 
-def version_stage(ctx: JobContext, recipe) -> dict[str, Any]:
-    """Save the recipe's selection as ``loop<id>`` (once); ``UserError`` when it keeps nothing."""
+def version_stage(ctx: JobContext, name: str, recipe) -> dict[str, Any]:
+    """Save the recipe's selection as version ``name`` (once); ``UserError`` when it keeps nothing."""
     from curation.versions import VersionError, get_version, save_version
 
-    name = f"loop{ctx.job_id}"
     ctx.phase(f"version {name}")
     try:
         version = get_version(ctx.engine, name)
@@ -192,29 +206,51 @@ def heldout_benchmark(ctx: JobContext, folder: Path, run: dict[str, Any]) -> dic
     return {"path": str(path), "format": "jsonl", "limit": None}
 
 
+def _train_and_evaluate(stages: Stages, s: dict[str, Any], version: dict[str, Any], folder: Path) -> int:
+    """Train on ``version``, evaluate on every benchmark; return the training run's id."""
+    ctx = stages.ctx
+    if s["distill_contexts"] and not s["benchmarks"]:
+        raise UserError(
+            "A self-distillation round needs a benchmark (--benchmark PATH): the held-out pairs of the first "
+            "round may be training pairs of the second, so the rounds would not be measured on the same unseen rows."
+        )
+    run_row = runs.run_for_job(ctx.engine, stages.run("train", _train_params(s, version)))
+    benchmarks = s["benchmarks"] or [heldout_benchmark(ctx, folder, run_row)]
+    for bench in benchmarks:
+        params = {"run": run_row["id"], "benchmark": bench["path"], "format": bench.get("format") or "auto"}
+        params.update(limit=bench.get("limit") or s["eval_limit"], untrained=s["untrained"] or None,
+                      embedder=s["embedder"] or "")  # fmt: skip
+        stages.run("evaluate", params)
+    return run_row["id"]
+
+
 def run(ctx: JobContext) -> None:
     """Job handler for kind ``loop``."""
     s = _settings(ctx)
+    stages = Stages(ctx)
     folder = database_folder(ctx.engine, f"loop{ctx.job_id}")
     ctx.log(
         f"loop preset {s['preset']}: {json.dumps({k: v for k, v in s.items() if v not in (None, {}, [])})}"
     )
-    stage(ctx, "generate", _generate_params(s))
-    stage(ctx, "score", {"embedder": s["embedder"] or "none", "nli": s["nli"]})
+    stages.run("generate", _generate_params(s))
+    score = {"embedder": s["embedder"] or "none", "nli": s["nli"]}
+    stages.run("score", score)
     learned = bool(s["labels"]) or _has_database_labels(ctx.engine, s["task"])
     if learned:
         critic_dir = str(folder / "critic")
-        stage(ctx, "critic", {"out": critic_dir, "from": s["labels"], "task": s["task"], "seed": s["seed"]})
-        stage(ctx, "score", {"embedder": s["embedder"] or "none", "nli": s["nli"], "critic": critic_dir})
-    version = version_stage(ctx, loop_recipe(ctx.engine, s, learned))
-    train_job = stage(ctx, "train", _train_params(s, version))
-    run_row = runs.run_for_job(ctx.engine, train_job)
-    benchmarks = s["benchmarks"] or [heldout_benchmark(ctx, folder, run_row)]
-    for bench in benchmarks:
-        limit = bench.get("limit") or s["eval_limit"]
-        params = {"run": run_row["id"], "benchmark": bench["path"], "format": bench.get("format") or "auto"}
-        params.update(limit=limit, untrained=s["untrained"] or None, embedder=s["embedder"] or "")
-        stage(ctx, "evaluate", params)
+        stages.run("critic", {"out": critic_dir, "from": s["labels"], "task": s["task"], "seed": s["seed"]})
+        score = {**score, "critic": critic_dir}
+        stages.run("score", score)
+    recipe = loop_recipe(ctx.engine, s, learned)
+    version = version_stage(ctx, f"loop{ctx.job_id}", recipe)
+    run_id = _train_and_evaluate(stages, s, version, folder)
+    if s["distill_contexts"]:  # one self-distillation round: the student proposes, the same critics judge
+        distill = {"run": run_id, "contexts": s["distill_contexts"], "corpus": s["corpus"], "seed": s["seed"]}
+        distill["score"] = False  # the loop scores the new pairs as its own stage
+        stages.run("distill", distill)
+        stages.run("score", score)
+        version = version_stage(ctx, f"loop{ctx.job_id}-r1", recipe)
+        _train_and_evaluate(stages, s, version, folder / "r1")
     ctx.phase("done", quiet=True)
     for line in summary_lines(loop_summary(ctx.engine, ctx.job_id)):
         ctx.log(line)
@@ -228,7 +264,7 @@ def _seconds(row: dict[str, Any]) -> float | None:
 
 
 def loop_summary(engine: Engine, loop_id: int) -> dict[str, Any]:
-    """What a loop made: each stage (kind, job, status, seconds), the version's size and, per benchmark,
+    """What a loop made: each stage (kind, job, status, seconds), the version's size and, per evaluation,
     the student's, the untrained student's and copy-input's metrics on the same rows."""
     from curation.versions import VersionError, get_version
     from db.queries import dataset_counts
@@ -242,7 +278,12 @@ def loop_summary(engine: Engine, loop_id: int) -> dict[str, Any]:
     for child in children:
         if child["kind"] == "evaluate" and child["status"] == "done":
             systems = {r["system"]: r for r in runs.evaluations_for_job(engine, child["id"])}
-            evaluations.append({"job": child["id"], "systems": systems})
+            run = runs.get_run(engine, int(child["params"]["run"]))
+            evaluations.append(
+                {"job": child["id"], "run": run["id"], "version": get_version(engine, run["version_id"])["name"],
+                 "systems": systems,
+                 "benchmark": child["params"]["benchmark"]}
+            )  # fmt: skip
     return {
         "stages": [
             {"kind": c["kind"], "job": c["id"], "status": c["status"], "seconds": _seconds(c)}
@@ -256,7 +297,7 @@ def loop_summary(engine: Engine, loop_id: int) -> dict[str, Any]:
 
 def summary_lines(summary: dict[str, Any]) -> list[str]:
     """The table ``impossible loop`` prints at the end; its last lines are ``kept_pairs=<n>``,
-    ``student_ibleu=<x>`` and ``copy_ibleu=<x>`` (of the first evaluation)."""
+    ``student_ibleu=<x>`` and ``copy_ibleu=<x>`` (the last student on the first benchmark)."""
     lines = [f"{'stage':<10} {'job':>5} {'status':<10} {'seconds':>8}"]
     for st in summary["stages"]:
         seconds = "-" if st["seconds"] is None else f"{st['seconds']:.0f}"
@@ -269,7 +310,9 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
     )
     for ev in summary["evaluations"]:
         first = next(iter(ev["systems"].values()))
-        lines.append(f"evaluation job {ev['job']}: {first['benchmark']}, {first['rows']} rows")
+        lines.append(
+            f"run {ev['run']} (version {ev['version']}) on {first['benchmark']}, {first['rows']} rows:"
+        )
         for name in ("student", "untrained", "copy_input"):
             if name in ev["systems"]:
                 m = ev["systems"][name]["metrics"]
@@ -277,7 +320,8 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
                              f"BLEU-src {m['bleu_to_source']:6.2f}")  # fmt: skip
     lines.append(f"kept_pairs={kept if kept is not None else 0}")
     if summary["evaluations"]:
-        systems = summary["evaluations"][0]["systems"]
-        lines.append(f"student_ibleu={systems['student']['metrics']['ibleu']:.2f}")
-        lines.append(f"copy_ibleu={systems['copy_input']['metrics']['ibleu']:.2f}")
+        first_benchmark = summary["evaluations"][0]["benchmark"]
+        last = [e for e in summary["evaluations"] if e["benchmark"] == first_benchmark][-1]["systems"]
+        lines.append(f"student_ibleu={last['student']['metrics']['ibleu']:.2f}")
+        lines.append(f"copy_ibleu={last['copy_input']['metrics']['ibleu']:.2f}")
     return lines

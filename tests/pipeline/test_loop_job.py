@@ -72,6 +72,32 @@ def test_stages_run_in_order_as_children_and_the_table_ends_with_the_check_lines
     assert lines[-1] in job_rows.get(engine, job_id)["log"]
 
 
+def test_a_self_distillation_round_trains_a_second_student_measured_on_the_same_rows(
+    engine, tmp_path, teacher, tiny_teacher
+):
+    bench = tmp_path / "bench.jsonl"
+    bench.write_text(
+        "".join(f'{{"src": "Report {i} came.", "trg": "Report {i} arrived."}}\n' for i in range(3))
+    )
+    params = settings(tmp_path, teacher, tiny_teacher, distill_contexts=3,
+                      benchmarks=[{"path": str(bench), "format": "jsonl", "limit": None}])  # fmt: skip
+    job_id, status = run_loop(engine, params)
+    assert status == "done", job_rows.get(engine, job_id)["error"]
+    kinds = [c["kind"] for c in job_rows.children(engine, job_id)]
+    assert kinds == ["generate", "score", "train", "evaluate", "distill", "score", "train", "evaluate"]
+    summary = loop_job.loop_summary(engine, job_id)
+    assert [e["version"] for e in summary["evaluations"]] == [f"loop{job_id}", f"loop{job_id}-r1"]
+    rows = [e["systems"]["student"]["rows"] for e in summary["evaluations"]]
+    assert rows == [3, 3]
+    with engine.connect() as conn:
+        rounds = set(conn.execute(select(pairs.c.round)).scalars())
+    assert rounds == {0, 1}
+
+    without = settings(tmp_path, teacher, tiny_teacher, distill_contexts=3)
+    job_id, status = run_loop(engine, without)
+    assert status == "failed" and "needs a benchmark" in job_rows.get(engine, job_id)["error"]
+
+
 def test_a_failed_loop_resumes_without_redoing_finished_stages(engine, tmp_path, teacher, tiny_teacher):
     params = settings(tmp_path, teacher, tmp_path / "no-such-student")
     job_id, status = run_loop(engine, params)
