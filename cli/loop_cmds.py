@@ -39,7 +39,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--student", help="student model (default embedded)")
     p.add_argument("--seed", type=int)
     p.add_argument("--nli", help="NLI critic model (default none: embedding similarity)")
-    p.add_argument("--labels", help="labelled pairs (JSONL / MRPC / SICK) for the learned critic")
+    p.add_argument("--labels", help="labelled pairs for the learned critic (default: this database's labels)")
+    p.add_argument(
+        "--labels-format", choices=("jsonl", "mrpc", "sick"), help="format of --labels (default jsonl)"
+    )
     p.add_argument("--learned-min", type=float, help="keep pairs with learned >= this (default 0.5)")
     p.add_argument("--min", action="append", default=[], metavar="NAME=VALUE",
                    help="override a threshold of the default recipe; VALUE 'off' drops it")  # fmt: skip
@@ -76,7 +79,7 @@ def loop_overrides(args: argparse.Namespace) -> dict[str, Any]:
         "task": args.task, "corpus": args.corpus, "contexts": args.contexts, "samples": args.samples,
         "teacher": args.teacher, "backend": args.backend, "student": args.student, "seed": args.seed, "nli": args.nli,
         "embedder": None if args.embedder is None else ("" if args.embedder == "none" else args.embedder),
-        "labels": args.labels, "learned_min": args.learned_min, "eval_limit": args.eval_limit,
+        "labels": args.labels, "labels_format": args.labels_format, "learned_min": args.learned_min, "eval_limit": args.eval_limit,
         "distill_contexts": args.distill_contexts,
         "min": thresholds(args.min, task) or None, "max": thresholds(args.max, task) or None,
         "epochs": args.epochs, "max_steps": args.max_steps,

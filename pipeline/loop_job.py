@@ -35,13 +35,13 @@ from pipeline.train_job import database_folder
 PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {
         "task": "paraphrase", "corpus": None, "contexts": 8, "samples": 16, "teacher": "embedded",
-        "backend": "auto", "seed": 0, "embedder": "embedded", "nli": None, "labels": None, "learned_min": 0.5,
+        "backend": "auto", "seed": 0, "embedder": "embedded", "nli": None, "labels": None, "labels_format": "jsonl", "learned_min": 0.5,
         "min": {}, "max": {}, "student": "embedded", "lora": True, "epochs": None, "max_steps": 12,
         "batch_size": 4, "benchmarks": [], "eval_limit": 20, "untrained": True, "distill_contexts": 0,
     },
     "cpu-hour": {
         "task": "paraphrase", "corpus": None, "contexts": 100, "samples": 32, "teacher": "embedded",
-        "backend": "auto", "seed": 0, "embedder": "embedded", "nli": None, "labels": None, "learned_min": 0.5,
+        "backend": "auto", "seed": 0, "embedder": "embedded", "nli": None, "labels": None, "labels_format": "jsonl", "learned_min": 0.5,
         "min": {}, "max": {}, "student": "embedded", "lora": True, "epochs": 2, "max_steps": None,
         "batch_size": 8, "benchmarks": [], "eval_limit": 200, "untrained": True, "distill_contexts": 0,
     },
@@ -238,7 +238,8 @@ def run(ctx: JobContext) -> None:
     learned = bool(s["labels"]) or _has_database_labels(ctx.engine, s["task"])
     if learned:
         critic_dir = str(folder / "critic")
-        stages.run("critic", {"out": critic_dir, "from": s["labels"], "task": s["task"], "seed": s["seed"]})
+        labels = {"from": s["labels"], "format": s["labels_format"] if s["labels"] else None}
+        stages.run("critic", {"out": critic_dir, **labels, "task": s["task"], "seed": s["seed"]})
         score = {**score, "critic": critic_dir}
         stages.run("score", score)
     recipe = loop_recipe(ctx.engine, s, learned)
