@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--labels-format", choices=("jsonl", "mrpc", "sick"), help="format of --labels (default jsonl)"
     )
-    p.add_argument("--learned-min", type=float, help="keep pairs with learned >= this (default 0.5)")
+    p.add_argument("--learned-min", type=float, help="keep pairs with learned >= this (default 0.7)")
     p.add_argument("--min", action="append", default=[], metavar="NAME=VALUE",
                    help="override a threshold of the default recipe; VALUE 'off' drops it")  # fmt: skip
     p.add_argument("--max", action="append", default=[], metavar="NAME=VALUE")
