@@ -48,11 +48,6 @@ def critic_survivors(recipe: Recipe) -> Select:
     return select(ranked.c.id).where(or_(ranked.c.rn == 1, ranked.c.dedup_group.is_(None)))
 
 
-def labelled(decision: str) -> Select:
-    """Ids of the pairs a human marked ``decision`` ("accept" or "reject")."""
-    return select(labels.c.pair_id).where(labels.c.decision == decision)
-
-
 def selection_query(recipe: Recipe) -> Select:
     """``SELECT id FROM pairs`` for the recipe's selection, ordered by id (parameterised, no literals)."""
     accepted = exists().where(labels.c.pair_id == pairs.c.id, labels.c.decision == "accept")

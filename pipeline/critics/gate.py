@@ -94,9 +94,6 @@ class Gate:
         )
         return restricted.where(pairs)
 
-    def describe(self) -> dict[str, dict[str, dict[str, float]]]:
-        return {task: {"min": r.min, "max": r.max} for task, r in self.per_task.items()}
-
 
 def _scorable() -> ColumnElement[bool]:
     return pairs.c.score_error.is_(None)
