@@ -23,7 +23,7 @@ from sqlalchemy import Engine, case, func, select
 from curation import frame_store
 from curation.recipe import Recipe
 from db.schema import SCORE_COLUMNS, jobs, labels, pairs
-from pipeline.types import TASKS
+from db.types import TASKS
 
 #: Job kinds that never write pairs or scores; every other kind's progress invalidates the frame.
 NON_PAIR_JOB_KINDS = ("train", "evaluate")

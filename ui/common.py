@@ -15,7 +15,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from curation.frame import ScoreFrame, get_frame
 from curation.recipe import Recipe
-from db import describe_error
+from db import DatabaseError, describe_error
+from models.loading import ModelLoadError
+from pipeline.runner import UserError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -41,10 +43,8 @@ def user_errors(fn: F) -> F:
             raise gr.Error(
                 "Disk full on the server: free some space and try again.", print_exception=False
             ) from None
-        except Exception as exc:  # the job runner's UserError, ModelLoadError, ...
-            if type(exc).__name__ in ("UserError", "ModelLoadError", "DatabaseError"):
-                raise gr.Error(str(exc), print_exception=False) from None
-            raise
+        except (UserError, ModelLoadError, DatabaseError) as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
 
     return wrapper  # type: ignore[return-value]
 
