@@ -34,11 +34,12 @@ from sqlalchemy import Engine, Integer, case, cast, func, select
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from curation import frame as frames  # noqa: E402
-from curation.recipe import UNIT_COLUMNS, Recipe  # noqa: E402
+from curation.recipe import Recipe  # noqa: E402
 from curation.select import count_selected, selection_query  # noqa: E402
 from curation.stats import BINS, loosened, page, summarize  # noqa: E402
 from db import connect  # noqa: E402
 from db.schema import SCORE_COLUMNS, pairs  # noqa: E402
+from db.scores import UNIT_COLUMNS  # noqa: E402
 
 INSERT_CHUNK = 50_000
 

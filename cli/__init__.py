@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import importlib
 import logging
 import os
 import sys
@@ -21,17 +20,6 @@ from db import DEFAULT_URL, DatabaseError, describe_error, resolve_url
 #: The database URL when ``--db`` is not given (the studio hands it to its worker this way, so a
 #: password never appears in a process list).
 DB_ENV = "IMPOSSIBLE_DB"
-
-COMMAND_MODULES = (
-    "cli.generate_cmds",
-    "cli.score_cmds",
-    "cli.curation_cmds",
-    "cli.quality_cmds",
-    "cli.student_cmds",
-    "cli.jobs_cmds",
-    "cli.demo_cmds",
-    "cli.loop_cmds",
-)
 
 
 def add_db_argument(parser: argparse.ArgumentParser) -> None:
@@ -48,14 +36,29 @@ def build_parser() -> argparse.ArgumentParser:
         description="Impossible Distillation Studio: generate, score, curate and export paraphrase/summary pairs.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail to stderr")
+    # Imported here, not at the top: every command module imports ``add_db_argument`` from this one.
+    from cli import (
+        curation_cmds,
+        demo_cmds,
+        generate_cmds,
+        jobs_cmds,
+        loop_cmds,
+        quality_cmds,
+        score_cmds,
+        student_cmds,
+    )
+
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:  # a command group not built yet
-                continue
-            raise
+    for module in (
+        generate_cmds,
+        score_cmds,
+        curation_cmds,
+        quality_cmds,
+        student_cmds,
+        jobs_cmds,
+        demo_cmds,
+        loop_cmds,
+    ):
         module.register(subparsers)
     return parser
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from cli import add_db_argument
 from db import connect
-from pipeline.types import TASKS
+from db.types import TASKS
 
 THRESHOLD_HELP = (
     "NAME=VALUE, repeatable; names: nli (both directions; forward only for summary), nli_forward, "

@@ -7,8 +7,9 @@ max id, the labels' count and latest time, and the progress of every job that wr
 (a score job commits its progress with each batch of scores, so its writes invalidate the frame).
 Code that updates scores outside a job calls ``invalidate(engine)``.
 
-``ScoreFrame.selection(recipe)`` must equal ``curation.select.selected_ids`` exactly (tested on random
-data with labels and dedup).
+``ScoreFrame.verdict(recipe)`` (``Verdict.compute``) is the one way the frame computes a selection and its
+masks; statistics, review queues and the precision estimate all read it, and ``ScoreFrame.selection(recipe)``
+must equal ``curation.select.selected_ids`` exactly (tested on random data with labels and dedup).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy import Engine, case, func, select
 from curation import frame_store
 from curation.recipe import Recipe
 from db.schema import SCORE_COLUMNS, jobs, labels, pairs
-from pipeline.types import TASKS
+from db.types import TASKS
 
 #: Job kinds that never write pairs or scores; every other kind's progress invalidates the frame.
 NON_PAIR_JOB_KINDS = ("train", "evaluate")
@@ -49,8 +50,14 @@ class Verdict:
 
     @classmethod
     def compute(cls, frame: ScoreFrame, recipe: Recipe) -> Verdict:
+        """The one numpy route for a selection; it must equal ``curation.select.selection_query``.
+
+        A NaN score fails its threshold (as NULL does in SQL); dedup keeps each group's best passing pair
+        (``ScoreFrame.dedup_order``); human-accepted pairs of the task join, human-rejected ones leave.
+        """
         in_task = frame.task_mask(recipe.task)
-        fails = frame.check_fails(recipe)
+        fails = {("min", column): ~(frame.scores[column] >= value) for column, value in recipe.min.items()}
+        fails |= {("max", column): ~(frame.scores[column] <= value) for column, value in recipe.max.items()}
         fail_count = np.zeros(len(frame), dtype=np.int8)
         for failed in fails.values():
             fail_count += failed
@@ -62,7 +69,8 @@ class Verdict:
         else:
             representatives = (np.empty(0, np.int64), np.empty(0, np.int64))
             critic_kept = passing
-        selected = frame.apply_labels(recipe, critic_kept)
+        accepted = (frame.label == LABEL_ACCEPT) & in_task
+        selected = (critic_kept | accepted) & (frame.label != LABEL_REJECT)
         return cls(fails, fail_count, in_task, passing, critic_kept, selected, representatives)
 
 
@@ -96,22 +104,6 @@ class ScoreFrame:
         if key not in self.memo:
             self.memo[key] = self.task == TASKS.index(task)
         return self.memo[key]
-
-    def check_fails(self, recipe: Recipe) -> dict[tuple[str, str], np.ndarray]:
-        """One boolean array per threshold, ``(bound, column) -> fails`` (a NaN score fails)."""
-        fails = {}
-        for column, value in recipe.min.items():
-            fails[("min", column)] = ~(self.scores[column] >= value)
-        for column, value in recipe.max.items():
-            fails[("max", column)] = ~(self.scores[column] <= value)
-        return fails
-
-    def critic_pass(self, recipe: Recipe, fails: dict | None = None) -> np.ndarray:
-        """Pairs of the recipe's task that pass every threshold (``recipe.where``)."""
-        passing = self.task_mask(recipe.task)
-        for failed in (fails if fails is not None else self.check_fails(recipe)).values():
-            passing = passing & ~failed
-        return passing
 
     def dedup_order(self, recipe: Recipe) -> np.ndarray:
         """Row positions of grouped pairs sorted by (group, best semantic score first, lowest id)."""
@@ -151,28 +143,6 @@ class ScoreFrame:
         first[1:] = groups[1:] != groups[:-1]
         return groups[first], at[first]
 
-    def dedup(self, recipe: Recipe, passing: np.ndarray) -> np.ndarray:
-        """``passing`` narrowed to ungrouped pairs plus the best passing pair of each group."""
-        kept = passing & self.ungrouped
-        kept[self.dedup_order(recipe)[self.representatives(recipe, passing)[1]]] = True
-        return kept
-
-    def critic_selection_mask(self, recipe: Recipe, passing: np.ndarray | None = None) -> np.ndarray:
-        """What the critics alone keep (thresholds, then dedup), before human labels."""
-        passing = self.critic_pass(recipe) if passing is None else passing
-        return self.dedup(recipe, passing) if recipe.dedup else passing
-
-    def apply_labels(self, recipe: Recipe, kept: np.ndarray) -> np.ndarray:
-        """Add human-accepted pairs of the task, remove human-rejected ones."""
-        accepted = (self.label == LABEL_ACCEPT) & self.task_mask(recipe.task)
-        return (kept | accepted) & (self.label != LABEL_REJECT)
-
-    def selection_mask(self, recipe: Recipe, passing: np.ndarray | None = None) -> np.ndarray:
-        """Boolean mask of the pairs the recipe keeps (same rule as ``curation.select``)."""
-        if passing is None:
-            return self.verdict(recipe).selected
-        return self.apply_labels(recipe, self.critic_selection_mask(recipe, passing))
-
     def verdict(self, recipe: Recipe) -> Verdict:
         """Every intermediate mask of the recipe's selection, cached for the last few recipes."""
         key = ("verdict", recipe.hash)
@@ -202,6 +172,10 @@ class ScoreFrame:
         held = (rep_groups[index] == groups) if len(rep_groups) else np.zeros(len(groups), dtype=bool)
         beats = ~held | (at < (rep_at[index] if len(rep_at) else at))
         return int(np.count_nonzero(alone) + np.count_nonzero(beats))
+
+    def selection_mask(self, recipe: Recipe) -> np.ndarray:
+        """Boolean mask of the pairs the recipe keeps (``verdict(recipe).selected``; do not modify it)."""
+        return self.verdict(recipe).selected
 
     def selection(self, recipe: Recipe) -> np.ndarray:
         """Ids (ascending) of the pairs the recipe keeps."""

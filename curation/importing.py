@@ -24,12 +24,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select
 
-from curation.recipe import UNIT_COLUMNS
 from db.jobs import now
 from db.queries import insert_pairs
 from db.schema import SCORE_COLUMNS, labels, pairs
+from db.scores import UNIT_COLUMNS
+from db.types import TASKS, Pair
 from db.values import INT32, loads_strict, text_problem
-from pipeline.types import TASKS, Pair
 
 FORMATS = ("jsonl", "mrpc", "sick")
 DECISIONS = ("accept", "reject")

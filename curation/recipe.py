@@ -9,33 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, and_, true
 
-from db.schema import SCORE_COLUMNS
-from pipeline.types import TASKS
-
-#: Columns whose values are probabilities / similarities in [0, 1] (``ted`` counts tree edits).
-UNIT_COLUMNS = frozenset(SCORE_COLUMNS) - {"length_ratio", "ted"}
+from db.scores import ALIASES, check_thresholds, threshold_clauses
+from db.types import TASKS
 
 #: The ``ted`` threshold the studio and ``--min ted`` suggest. Not in the default recipe: with
 #: link-grammar, TED-F does not separate near-copies from rewrites (README, "The ted critic").
 TED_MIN = 10.0
-
-#: Short names accepted on the command line and in the studio.
-ALIASES: dict[str, tuple[str, ...]] = {
-    "nli": ("nli_forward", "nli_backward"),
-    "rouge": ("rouge_l",),
-    "length": ("length_ratio",),
-    "compression": ("length_ratio",),
-    "numbers": ("numbers_ok",),
-    "embed": ("embed_cosine",),
-    "cosine": ("embed_cosine",),
-    "critic": ("learned",),
-}
 
 DEDUP_REASON = "duplicate"
 
@@ -122,28 +106,7 @@ class Recipe:
         """Raise ``ValueError`` naming the first impossible setting."""
         if self.task not in TASKS:
             raise ValueError(f"Unknown task {self.task!r}; use one of {', '.join(TASKS)}.")
-        for bound in ("min", "max"):
-            for column, value in getattr(self, bound).items():
-                if column not in SCORE_COLUMNS:
-                    raise ValueError(
-                        f"Unknown score {column!r} in --{bound}; known scores: {', '.join(SCORE_COLUMNS)} "
-                        f"(aliases: {', '.join(ALIASES)})."
-                    )
-                if not isinstance(value, (int, float)) or math.isnan(value) or math.isinf(value):
-                    raise ValueError(f"Threshold {bound} {column}={value!r} is not a finite number.")
-                if column in UNIT_COLUMNS and not 0.0 <= value <= 1.0:
-                    raise ValueError(
-                        f"Threshold {bound} {column}={value} is out of range: {column} lies in [0, 1]."
-                    )
-                if value < 0:
-                    raise ValueError(
-                        f"Threshold {bound} {column}={value} is negative; {column} is never negative."
-                    )
-        for column in set(self.min) & set(self.max):
-            if self.min[column] > self.max[column]:
-                raise ValueError(
-                    f"Impossible thresholds: min {column}={self.min[column]} is above max {column}={self.max[column]}."
-                )
+        check_thresholds(self.min, self.max)
 
     def reasons(self, scores: dict[str, float | None]) -> list[str]:
         """Why the critics reject a pair with these scores (empty = kept, before dedup and human labels)."""
@@ -165,10 +128,7 @@ class Recipe:
 
     def where(self, table: Table) -> ColumnElement[bool]:
         """The critics' verdict as a parameterised SQL predicate over ``table`` (NULL scores fail)."""
-        clauses = [table.c.task == self.task]
-        clauses += [table.c[column] >= value for column, value in self.min.items()]
-        clauses += [table.c[column] <= value for column, value in self.max.items()]
-        return and_(true(), *clauses)
+        return and_(true(), table.c.task == self.task, *threshold_clauses(table, self.min, self.max))
 
     @property
     def semantic_columns(self) -> tuple[str, ...]:

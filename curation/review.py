@@ -89,7 +89,7 @@ def review_queue(
     if matching is not None:
         unlabelled = unlabelled & matching
     if mode == "random":
-        candidates = np.flatnonzero(frame.selection_mask(recipe) & unlabelled)
+        candidates = np.flatnonzero(frame.verdict(recipe).selected & unlabelled)
         rng = np.random.default_rng(seed)
         chosen = rng.choice(candidates, size=min(n, len(candidates)), replace=False)
     else:
@@ -103,12 +103,11 @@ def _boundary_positions(
 ) -> np.ndarray:
     """Positions of the ``n`` pairs nearest a threshold, in steps of that column's ``STEP`` (binary
     checks such as numbers_ok have no distance and are skipped)."""
-    in_task = frame.task_mask(recipe.task) & unlabelled
-    fails = frame.check_fails(recipe)
-    fail_count = sum((f.astype(np.int8) for f in fails.values()), np.zeros(len(frame), np.int8))
+    verdict = frame.verdict(recipe)
+    in_task, fail_count = verdict.in_task & unlabelled, verdict.fail_count
     inside = np.full(len(frame), np.inf)  # margin of a passing pair to its nearest cut
     outside = np.full(len(frame), np.inf)  # how far a pair failing exactly one check misses it
-    for (bound, column), failed in fails.items():
+    for (bound, column), failed in verdict.fails.items():
         if column in BINARY_COLUMNS:
             continue
         value = getattr(recipe, bound)[column]
@@ -153,7 +152,7 @@ def precision_estimate(engine: Engine, recipe: Recipe) -> dict[str, Any]:
     the selection, but it still counts against the critics that let it through).
     """
     frame = get_frame(engine)
-    kept_ids = frame.ids[frame.critic_selection_mask(recipe)]
+    kept_ids = frame.ids[frame.verdict(recipe).critic_kept]
     with engine.connect() as conn:
         rows = conn.execute(
             select(labels.c.pair_id, labels.c.decision).where(labels.c.queue == "random")

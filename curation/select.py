@@ -9,7 +9,8 @@ Dedup keeps, per ``pairs.dedup_group``, the passing pair with the highest semant
 a missing score counts as 0), the lowest id on a tie; a pair with a NULL group is its own group. A human
 decision (the ``labels`` table) overrides the critics and survives re-scoring because it lives apart from
 the score columns. Exports and versions read this query; the studio's numpy path (``curation.frame``)
-is tested to agree with it exactly.
+is tested to agree with it exactly. Which semantic critic the default recipe uses (NLI when any pair has
+an NLI score, else embedding cosine) is decided here too, from the database or from a loaded frame.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 from sqlalchemy import ColumnElement, Engine, Select, and_, exists, func, literal, or_, select
 
+from curation.frame import ScoreFrame
 from curation.recipe import Recipe
 from db.schema import labels, pairs
 
@@ -46,11 +48,6 @@ def critic_survivors(recipe: Recipe) -> Select:
         .subquery("ranked")
     )
     return select(ranked.c.id).where(or_(ranked.c.rn == 1, ranked.c.dedup_group.is_(None)))
-
-
-def labelled(decision: str) -> Select:
-    """Ids of the pairs a human marked ``decision`` ("accept" or "reject")."""
-    return select(labels.c.pair_id).where(labels.c.decision == decision)
 
 
 def selection_query(recipe: Recipe) -> Select:
@@ -84,28 +81,35 @@ def count_selected(engine: Engine, recipe: Recipe) -> int:
         return conn.execute(select(func.count()).select_from(inner)).scalar_one()
 
 
-def has_nli_scores(engine: Engine, task: str | None = None) -> bool:
-    """True when any pair (of ``task``, if given) has an NLI score."""
+def has_nli_scores(source: Engine | ScoreFrame, task: str | None = None) -> bool:
+    """True when any pair (of ``task``, if given) has an NLI score: from a loaded frame's arrays (once per
+    frame, no query), or from the database in one indexed query."""
+    if isinstance(source, ScoreFrame):
+        key = ("has_nli", task)
+        if key not in source.memo:
+            scored = np.isfinite(source.scores["nli_forward"]) | np.isfinite(source.scores["nli_backward"])
+            source.memo[key] = bool((scored if task is None else scored & source.task_mask(task)).any())
+        return source.memo[key]
     condition = or_(pairs.c.nli_forward.is_not(None), pairs.c.nli_backward.is_not(None))
     if task is not None:
         condition = and_(pairs.c.task == task, condition)
-    with engine.connect() as conn:
+    with source.connect() as conn:
         return conn.execute(select(pairs.c.id).where(condition).limit(1)).first() is not None
 
 
-def default_semantic(engine: Engine, task: str | None = None) -> str:
+def default_semantic(source: Engine | ScoreFrame, task: str | None = None) -> str:
     """``"nli"`` when an NLI model has scored pairs (of ``task``), else ``"embedding"``."""
-    return "nli" if has_nli_scores(engine, task) else "embedding"
+    return "nli" if has_nli_scores(source, task) else "embedding"
 
 
-def default_recipe(engine: Engine, task: str = "paraphrase") -> Recipe:
+def default_recipe(source: Engine | ScoreFrame, task: str = "paraphrase") -> Recipe:
     """The paper's thresholds for ``task``, with embedding cosine standing in for NLI when no pair of
-    that task has an NLI score (offline, no NLI model)."""
-    return Recipe.default(task, default_semantic(engine, task))
+    that task has an NLI score (offline, no NLI model). The studio passes its loaded frame."""
+    return Recipe.default(task, default_semantic(source, task))
 
 
-def semantic_critic(engine: Engine, task: str | None = None) -> str:
+def semantic_critic(source: Engine | ScoreFrame, task: str | None = None) -> str:
     """One plain sentence naming the semantic critic the default recipe uses, for stats and exports."""
-    if has_nli_scores(engine, task):
+    if has_nli_scores(source, task):
         return "NLI entailment (nli_forward / nli_backward)"
     return "embedding cosine (no NLI model has scored this database)"

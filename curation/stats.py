@@ -15,10 +15,11 @@ import numpy as np
 from sqlalchemy import Engine, func, select
 
 from curation.frame import LABEL_ACCEPT, LABEL_REJECT, ScoreFrame, get_frame
-from curation.recipe import DEDUP_REASON, UNIT_COLUMNS, Recipe
+from curation.recipe import DEDUP_REASON, Recipe
 from curation.search import search_mask
-from curation.select import selection_query, semantic_critic
+from curation.select import default_recipe, selection_query, semantic_critic
 from db.schema import SCORE_COLUMNS, contexts, labels, pairs, sentences
+from db.scores import UNIT_COLUMNS
 
 HUMAN_REJECTED_REASON = "human_rejected"
 
@@ -299,8 +300,6 @@ def stage_counts(engine: Engine, recipe: Recipe) -> dict[str, Any]:
 
 def stats_report(engine: Engine, recipe: Recipe | None = None, task: str = "paraphrase") -> str:
     """The text ``impossible stats`` prints: stages, the semantic critic, each critic's effect."""
-    from curation.select import default_recipe
-
     recipe = recipe or default_recipe(engine, task)
     stages = stage_counts(engine, recipe)
     summary = summarize(engine, recipe)

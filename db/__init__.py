@@ -7,7 +7,6 @@ from db.engine import (
     describe_error,
     display_url,
     resolve_url,
-    transaction,
 )
 
 __all__ = [
@@ -17,5 +16,4 @@ __all__ = [
     "describe_error",
     "display_url",
     "resolve_url",
-    "transaction",
 ]

@@ -1,4 +1,4 @@
-"""The one place that owns the engine: open any SQLAlchemy URL, migrate it, and hand out transactions.
+"""The one place that owns the engine: open any SQLAlchemy URL and migrate it.
 
 SQLite (the default) gets WAL journaling and a busy timeout so the studio, the worker and the CLI can
 share one file; any other URL (PostgreSQL, ...) is used as given.
@@ -7,11 +7,9 @@ share one file; any other URL (PostgreSQL, ...) is used as given.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, make_url
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError, StatementError
 from sqlalchemy.pool import NullPool
 
@@ -146,10 +144,3 @@ def connect(url: str = DEFAULT_URL, *, migrate_schema: bool = True) -> Engine:
     except SQLAlchemyError as exc:
         raise DatabaseError(hide_passwords(f"Cannot open database {shown}: {describe_error(exc)}")) from exc
     return engine
-
-
-@contextmanager
-def transaction(engine: Engine) -> Iterator[Connection]:
-    """One write transaction: committed on success, rolled back on any error."""
-    with engine.begin() as conn:
-        yield conn

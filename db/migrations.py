@@ -1,6 +1,11 @@
 """Named, ordered schema migrations, recorded in the ``schema_migrations`` table (sqlite-utils style).
 
-Append new migrations to ``MIGRATIONS``; never edit or reorder an applied one.
+Append new migrations to ``MIGRATIONS``; never edit or reorder an applied one. ``0001_initial_schema``
+creates the first release's tables (frozen in ``db.initial_schema``) and every later change to
+``db.schema`` is its own migration, so a fresh database runs them all and ends up with the same schema as
+one made by an older release. A database made before 0001 was frozen already has the columns its
+``create_all`` made, and a branch may have recorded a migration under an older number, so each migration
+leaves in place what is already there.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from sqlalchemy import (
 )
 
 from db import schema
+from db.initial_schema import initial_metadata
 
 _meta = MetaData()
 schema_migrations = Table(
@@ -35,7 +41,8 @@ schema_migrations = Table(
 
 
 def _initial_schema(conn: Connection) -> None:
-    schema.metadata.create_all(conn)
+    """The first release's tables, as they were then (not today's ``db.schema``)."""
+    initial_metadata().create_all(conn)
 
 
 def _pairs_score_error(conn: Connection) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Engine, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from db.schema import SCORE_COLUMNS, contexts, pairs, sentences
-from pipeline.types import Pair
+from db.types import Pair
 
 
 def insert_ignoring_duplicates(conn: Connection, table):

@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from models.loading import EMBEDDED, ModelLoadError, ModelSpec, load_failure, pick_device, resolve
+from models.device import pick_device
+from models.loading import EMBEDDED, ModelLoadError, ModelSpec, load_failure, resolve
 
 #: Longest input an NLI pair is truncated to (premise + hypothesis, in tokens).
 NLI_MAX_TOKENS = 512

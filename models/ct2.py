@@ -28,7 +28,8 @@ from typing import Any
 
 import torch
 
-from models.loading import CACHE_DIR, ModelLoadError, ModelSpec, load_failure, pick_device
+from models.device import pick_device
+from models.loading import CACHE_DIR, ModelLoadError, ModelSpec, load_failure
 from models.loading import resolve as resolve_spec
 
 log = logging.getLogger(__name__)

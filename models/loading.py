@@ -2,8 +2,9 @@
 picking a device, and turning load failures into one sentence a user can act on.
 
 Role-specific loaders live beside this module (``models.teacher``, ``models.critics``,
-``models.student``) and call ``resolve``/``load_failure`` from here. Importing this module does not import
-torch (``models.availability`` checks specs at submit time in processes that never load a model).
+``models.student``) and call ``resolve``/``load_failure`` from here. Nothing here touches torch (the device
+choice is ``models.device``), so the job runner, the CLI and the studio import these names and errors freely
+(``models.availability`` checks specs at submit time in processes that never load a model).
 """
 
 from __future__ import annotations
@@ -12,10 +13,6 @@ import os
 from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import torch
 
 EMBEDDED = "embedded"
 CACHE_DIR = Path(os.environ.get("IMPOSSIBLE_CACHE", Path.home() / ".cache" / "impossible-distillation"))
@@ -114,26 +111,3 @@ def load_failure(model: ModelSpec, exc: BaseException) -> ModelLoadError:
             f"access and pass its local folder, or use '{EMBEDDED}' where the role has one. ({reason})"
         )
     return ModelLoadError(f"Cannot load {model.role} from {model.location}: {reason}")
-
-
-def pick_device(requested: str | None = None) -> torch.device:
-    """``cuda`` when present (or asked for), else CPU. Raises a clear error for an unavailable request."""
-    import torch
-
-    if requested in (None, "", "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(requested)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ModelLoadError(
-            f"Device {requested!r} was asked for but no CUDA GPU is available; use --device cpu."
-        )
-    return device
-
-
-def dtype_for(device: torch.device) -> torch.dtype:
-    """fp32 on CPU (bf16 matmuls are far slower on CPUs without AMX), bf16 on GPUs that support it."""
-    import torch
-
-    if device.type == "cuda" and torch.cuda.is_bf16_supported():
-        return torch.bfloat16
-    return torch.float32

@@ -21,7 +21,8 @@ from typing import Any
 
 import torch
 
-from models.loading import EMBEDDED, ModelLoadError, load_failure, pick_device, resolve
+from models.device import pick_device
+from models.loading import EMBEDDED, ModelLoadError, load_failure, resolve
 
 TASK_PREFIXES = {"paraphrase": "paraphrase: ", "summary": "summarize: "}
 CAUSAL_SEPARATOR = " ->"

@@ -19,15 +19,8 @@ from typing import Any
 
 import torch
 
-from models.loading import (
-    CACHE_DIR,
-    EMBEDDED,
-    ModelLoadError,
-    ModelSpec,
-    dtype_for,
-    load_failure,
-    pick_device,
-)
+from models.device import dtype_for, pick_device
+from models.loading import CACHE_DIR, EMBEDDED, ModelLoadError, ModelSpec, load_failure
 from models.loading import resolve as resolve_spec
 
 log = logging.getLogger(__name__)

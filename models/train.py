@@ -34,7 +34,7 @@ from pathlib import Path
 
 import torch
 
-from models.loading import dtype_for
+from models.device import dtype_for
 from models.student import Student, load_student
 from models.train_defaults import eval_count, resolved_lr
 

@@ -19,10 +19,10 @@ import numpy as np
 from sqlalchemy import Engine, select
 
 from db.schema import labels, pairs
+from db.types import TASKS
 from pipeline.critics import lexical
 from pipeline.critics.learned import pair_vectors, score_matrix
 from pipeline.runner import JobContext, UserError
-from pipeline.types import TASKS
 
 NLI_COLUMNS = ("nli_forward", "nli_backward")
 NLI_COVERAGE = 0.5  # use an NLI column as a feature when at least this share of training pairs has it

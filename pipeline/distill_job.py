@@ -34,9 +34,9 @@ from db import jobs as job_rows
 from db import runs
 from db.queries import insert_pairs
 from db.schema import sentences
+from db.types import Pair
 from pipeline.evaluate_job import finished_run
 from pipeline.runner import JobContext, UserError
-from pipeline.types import Pair
 
 DEFAULTS: dict[str, Any] = {
     "contexts": 20,

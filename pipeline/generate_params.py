@@ -13,9 +13,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+from db.types import TASKS
 from db.values import storable_problem
 from pipeline.runner import UserError
-from pipeline.types import BACKENDS, TASKS
+from pipeline.types import BACKENDS
 
 DEFAULTS: dict[str, Any] = {
     "teacher": "embedded",

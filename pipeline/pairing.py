@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
-from pipeline.types import TASKS, Pair
+from db.types import TASKS, Pair
 
 
 @dataclass(frozen=True)

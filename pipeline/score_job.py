@@ -38,13 +38,13 @@ import numpy as np
 from sqlalchemy import ColumnElement, Engine, and_, bindparam, func, select, update
 
 from db.schema import pairs
+from models.loading import EMBEDDED, ModelLoadError
 from models.parser import PARSERS, ParserLoadError
 from pipeline.critics import dedup, lexical, semantic, syntax
 from pipeline.critics.gate import Gate, cheap_pending, embedding_pending, nli_pending, ted_pending
 from pipeline.runner import JobContext, UserError, require_models
 
 LOG_EVERY_S = 30.0
-EMBEDDED = "embedded"  # = models.loading.EMBEDDED, not imported here: that module pulls in torch
 Row = dict[str, Any]
 Scorer = Callable[[list[Row]], list[Row]]
 
@@ -275,7 +275,6 @@ def load_model(loader: str, spec: str, device: str):
     """``models.critics.<loader>(spec, device)``, imported only now (torch and transformers take seconds
     to import, and a job with nothing to embed never needs them); a load failure becomes a UserError."""
     from models import critics
-    from models.loading import ModelLoadError
 
     try:
         return getattr(critics, loader)(spec, device)
@@ -285,7 +284,7 @@ def load_model(loader: str, spec: str, device: str):
 
 def model_batch_size(device: str) -> int:
     """Sequences per forward pass: 64 keeps a CPU's caches warm; a GPU wants more."""
-    from models.loading import pick_device
+    from models.device import pick_device
 
     return 64 if pick_device(device).type == "cpu" else 256
 
@@ -354,7 +353,6 @@ def build_stages(settings: ScoreSettings, engine: Engine) -> list[Stage]:
 def learned_stage(settings: ScoreSettings) -> Stage:
     """The learned critic on the pairs of its task that lack ``learned`` and pass the cheap gate."""
     from models.learned_critic import load_critic
-    from models.loading import ModelLoadError
     from pipeline.critics.learned import learned_probabilities
 
     try:

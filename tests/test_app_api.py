@@ -15,7 +15,7 @@ from db import jobs as job_rows
 from tests.ui.conftest import load_candidates
 from tests.ui.studio import running_studio, wait_for
 from ui.context import AppContext
-from ui.recipe_controls import N_CONTROLS
+from ui.recipe_controls import N_CONTROLS, THRESHOLDS
 
 AppError = Exception  # gradio_client raises AppError (a subclass) carrying the handler's message
 
@@ -51,7 +51,8 @@ def test_curate_review_version_export_import_over_the_api(studio_ctx, tmp_path):
         assert before > 0
 
         # a stricter embedding threshold keeps fewer pairs; a junk value is refused with its name
-        cos = controls.index(0.8) if False else 8
+        cos = 4 + 2 * [t.column for t in THRESHOLDS].index("embed_cosine")  # (on, value) per threshold
+        assert controls[cos - 1] is True and controls[cos] == 0.8  # the default embedding recipe's check
         strict = [*controls[:cos], 0.88, *controls[cos + 1 :]]
         assert survivors(curate(client, strict)[0]) < before
         with pytest.raises(AppError, match="Embedding cosine.*must be a number, not 'abc'"):

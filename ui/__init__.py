@@ -1,32 +1,29 @@
 """The studio's Gradio layout: one tab per page module, in the order of ``PAGES``.
 
 Each page module has ``render(ctx: AppContext) -> None`` and is called inside ``with gr.Tab(title):``
-(see ``ui.context``). A page whose module is not written yet is skipped; any other import error is real
-and raised.
+(see ``ui.context``). The pages are imported by name, so a missing or misspelt page fails at import.
 """
 
 from __future__ import annotations
 
-import importlib
-import logging
+from types import ModuleType
 from typing import Any
 
 import gradio as gr
 
+from ui import critics, curate, evaluate, generate, review, train, versions
 from ui.context import AppContext
 from ui.form_state import make_stores
 
-log = logging.getLogger(__name__)
-
-#: (tab title, module) in the order the tabs appear.
-PAGES: list[tuple[str, str]] = [
-    ("Generate", "ui.generate"),
-    ("Curate", "ui.curate"),
-    ("Review", "ui.review"),
-    ("Critics", "ui.critics"),
-    ("Versions", "ui.versions"),
-    ("Train", "ui.train"),
-    ("Evaluate", "ui.evaluate"),
+#: (tab title, page module) in the order the tabs appear.
+PAGES: list[tuple[str, ModuleType]] = [
+    ("Generate", generate),
+    ("Curate", curate),
+    ("Review", review),
+    ("Critics", critics),
+    ("Versions", versions),
+    ("Train", train),
+    ("Evaluate", evaluate),
 ]
 
 TITLE = "Impossible Distillation Studio"
@@ -47,19 +44,9 @@ table th, table th * { word-break: keep-all !important; overflow-wrap: normal !i
 """
 
 
-def load_pages() -> list[tuple[str, Any]]:
-    """Import every page module that exists, in ``PAGES`` order."""
-    pages = []
-    for title, module_name in PAGES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                log.info("page %s (%s) is not built yet; skipping its tab", title, module_name)
-                continue
-            raise
-        pages.append((title, module))
-    return pages
+def load_pages() -> list[tuple[str, ModuleType]]:
+    """Every page as (tab title, module), in tab order."""
+    return list(PAGES)
 
 
 def build_app(ctx: AppContext) -> gr.Blocks:

@@ -9,13 +9,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import gradio as gr
-import numpy as np
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from curation.frame import ScoreFrame, get_frame
 from curation.recipe import Recipe
-from db import describe_error
+from curation.select import default_recipe, has_nli_scores
+from db import DatabaseError, describe_error
+from models.loading import ModelLoadError
+from pipeline.runner import UserError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -41,10 +43,8 @@ def user_errors(fn: F) -> F:
             raise gr.Error(
                 "Disk full on the server: free some space and try again.", print_exception=False
             ) from None
-        except Exception as exc:  # the job runner's UserError, ModelLoadError, ...
-            if type(exc).__name__ in ("UserError", "ModelLoadError", "DatabaseError"):
-                raise gr.Error(str(exc), print_exception=False) from None
-            raise
+        except (UserError, ModelLoadError, DatabaseError) as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -65,21 +65,9 @@ def received_upload(file_path: Any, what: str) -> Path:
     return path
 
 
-def has_nli(frame: ScoreFrame, task: str) -> bool:
-    """True when any pair of ``task`` has an NLI score (read from the in-memory frame, no query)."""
-    key = ("ui_has_nli", task)
-    if key not in frame.memo:  # once per loaded frame, not once per threshold move
-        frame.memo[key] = bool(np.isfinite(frame.scores["nli_forward"][frame.task_mask(task)]).any())
-    return frame.memo[key]
-
-
-def default_recipe(frame: ScoreFrame, task: str = "paraphrase") -> Recipe:
-    """The paper's thresholds, with embedding cosine standing in for NLI when nothing has NLI scores."""
-    return Recipe.default(task, "nli" if has_nli(frame, task) else "embedding")
-
-
 def semantic_note(frame: ScoreFrame, task: str) -> str:
-    if has_nli(frame, task):
+    """The Curate page's line on the semantic critic the default recipe uses (``curation.select``)."""
+    if has_nli_scores(frame, task):
         return "NLI entailment (nli_forward / nli_backward)."
     return (
         "**embedding cosine** — no NLI model has scored these pairs, so the default recipe checks meaning "

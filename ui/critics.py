@@ -14,8 +14,8 @@ import gradio as gr
 from curation.agreement import agreement, curves
 from curation.export import safe_export_path
 from db import jobs as job_rows
+from db.types import TASKS
 from pipeline.critic_job import check_params
-from pipeline.types import TASKS
 from ui.common import current_recipe, user_errors
 from ui.context import AppContext
 from ui.forms import FormError, as_float, choice

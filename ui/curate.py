@@ -17,7 +17,7 @@ from curation.recipe import Recipe
 from curation.search import MAX_SEARCH_CHARS, clean_search
 from curation.stats import page, shown_count, summarize
 from curation.templates import with_templates
-from pipeline.types import TASKS
+from db.types import TASKS
 from ui.common import default_recipe, semantic_note, user_errors
 from ui.context import AppContext
 from ui.form_state import browser_store

@@ -17,10 +17,11 @@ import gradio as gr
 from db import display_url
 from db import jobs as job_rows
 from db.queries import generation_stats
+from db.types import TASKS
 from pipeline.contexts import read_corpus
 from pipeline.generate_params import validate_submission
 from pipeline.runner import UserError
-from pipeline.types import BACKENDS, TASKS
+from pipeline.types import BACKENDS
 from ui.common import received_upload, user_errors
 from ui.context import AppContext
 from ui.form_state import remember

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from db import display_url
+from db.types import TASKS
 from models.availability import hub_reachable, in_local_cache, offline_reason
-from pipeline.types import BACKENDS, TASKS
+from pipeline.types import BACKENDS
 from ui.forms import FormError, as_float, as_int, choice, file_inside, model_spec, optional_int
 
 DEVICES = ("auto", "cpu", "cuda")

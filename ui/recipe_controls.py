@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from curation.recipe import TED_MIN, Recipe
-from pipeline.types import TASKS
+from db.types import TASKS
 from ui.forms import FormError, as_float, choice
 
 

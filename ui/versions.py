@@ -16,7 +16,7 @@ from curation.export import export_jsonl, human_overrides, import_jsonl, safe_ex
 from curation.report import COLUMNS as REPORT_COLUMNS
 from curation.report import report_rows, version_report
 from curation.versions import diff_versions, get_version, list_versions, save_version, version_recipe
-from pipeline.types import TASKS
+from db.types import TASKS
 from ui.common import current_recipe, received_upload, user_errors
 from ui.context import AppContext
 from ui.forms import FormError, choice

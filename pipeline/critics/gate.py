@@ -27,12 +27,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_
+from sqlalchemy import ColumnElement, and_, false, or_, true
 
-from curation.recipe import Recipe
 from db.schema import pairs
+from db.scores import check_thresholds, threshold_clauses
+from db.types import TASKS
 from pipeline.critics.lexical import CHEAP_COLUMNS
-from pipeline.types import TASKS
 
 DEFAULT_GATES: dict[str, dict[str, dict[str, float]]] = {
     "paraphrase": {
@@ -55,10 +55,21 @@ def _merged(defaults: dict[str, float], overrides: dict[str, Any] | None) -> dic
 
 
 @dataclass(frozen=True)
+class TaskGate:
+    """One task's gate: ``min`` / ``max`` thresholds on score columns (checked like a recipe's)."""
+
+    min: dict[str, float]
+    max: dict[str, float]
+
+    def __post_init__(self) -> None:
+        check_thresholds(self.min, self.max)
+
+
+@dataclass(frozen=True)
 class Gate:
     """One threshold set per task, applied stage by stage to the columns already computed."""
 
-    per_task: dict[str, Recipe]
+    per_task: dict[str, TaskGate]
 
     @classmethod
     def from_params(cls, overrides: dict[str, Any] | None = None) -> Gate:
@@ -72,11 +83,9 @@ class Gate:
             raise ValueError(f"Unknown gate bound(s) {', '.join(sorted(unknown))}; use 'min' and 'max'.")
         return cls(
             {
-                task: Recipe(
-                    task,
+                task: TaskGate(
                     _merged(DEFAULT_GATES[task]["min"], overrides.get("min")),
                     _merged(DEFAULT_GATES[task]["max"], overrides.get("max")),
-                    dedup=False,
                 )
                 for task in TASKS
             }
@@ -85,17 +94,10 @@ class Gate:
     def task_predicate(self, task: str, columns: Iterable[str]) -> ColumnElement[bool]:
         """``task = :task`` and the gate's checks on ``columns`` only."""
         allowed = set(columns)
-        recipe = self.per_task[task]
-        restricted = Recipe(
-            task,
-            {c: v for c, v in recipe.min.items() if c in allowed},
-            {c: v for c, v in recipe.max.items() if c in allowed},
-            dedup=False,
-        )
-        return restricted.where(pairs)
-
-    def describe(self) -> dict[str, dict[str, dict[str, float]]]:
-        return {task: {"min": r.min, "max": r.max} for task, r in self.per_task.items()}
+        gate = self.per_task[task]
+        mins = {c: v for c, v in gate.min.items() if c in allowed}
+        maxs = {c: v for c, v in gate.max.items() if c in allowed}
+        return and_(true(), pairs.c.task == task, *threshold_clauses(pairs, mins, maxs))
 
 
 def _scorable() -> ColumnElement[bool]:

@@ -8,7 +8,7 @@ from sqlalchemy import Engine, bindparam, update
 from curation import frame
 from db.queries import insert_pairs
 from db.schema import SCORE_COLUMNS, pairs
-from pipeline.types import Pair
+from db.types import Pair
 
 GOOD = {
     "length_ratio": 1.0,

@@ -288,7 +288,7 @@ def test_unicode_and_big_but_valid_values_import_on_every_backend(any_engine, tm
 
 
 def test_pair_key_refuses_nul_so_distinct_pairs_never_share_a_key():
-    from pipeline.types import pair_key
+    from db.types import pair_key
 
     for source, target in (("a\0b", "c"), ("a", "b\0c")):
         with pytest.raises(ValueError, match="may not contain a NUL"):

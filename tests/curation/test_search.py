@@ -10,7 +10,7 @@ from curation.review import labelled_among, review_queue, set_label
 from curation.search import like_pattern, matching_ids, search_mask
 from curation.stats import page, shown_count
 from db.queries import insert_pairs
-from pipeline.types import Pair
+from db.types import Pair
 
 EVERYTHING = Recipe("paraphrase", {}, {}, dedup=False)
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.dialects import postgresql, sqlite
 
+from curation.frame import get_frame
 from curation.recipe import Recipe
 from curation.review import set_label
 from curation.select import (
     count_selected,
     default_recipe,
+    has_nli_scores,
     selected_ids,
     selection_query,
     semantic_critic,
@@ -97,6 +99,17 @@ def test_default_recipe_follows_available_nli_scores(engine):
     assert default_recipe(engine, "paraphrase") == Recipe.default("paraphrase", "nli")
     assert default_recipe(engine, "summary").min.get("embed_cosine") is not None
     assert "NLI" in semantic_critic(engine)
+
+
+def test_a_loaded_frame_chooses_the_semantic_critic_as_the_database_does(engine):
+    add_scored(engine, nli_forward=None, nli_backward=None)
+    add_scored(engine, task="summary", nli_backward=None)
+    for task in ("paraphrase", "summary", None):
+        expected = has_nli_scores(engine, task)
+        assert has_nli_scores(get_frame(engine), task) is expected, task
+    assert default_recipe(get_frame(engine), "paraphrase") == default_recipe(engine, "paraphrase")
+    assert default_recipe(get_frame(engine), "summary") == Recipe.default("summary", "nli")
+    assert semantic_critic(get_frame(engine)) == semantic_critic(engine)
 
 
 @pytest.mark.parametrize("dialect", [postgresql.dialect(), sqlite.dialect()])

@@ -8,7 +8,7 @@ from db import DatabaseError, connect, describe_error
 from db.migrations import MIGRATIONS, applied, migrate
 from db.queries import count_pairs, insert_pairs, pairs_by_id
 from db.schema import SCORE_COLUMNS, jobs, pairs
-from pipeline.types import Pair
+from db.types import Pair
 
 
 def test_connect_creates_every_table_and_records_migrations(db_url):

@@ -9,8 +9,8 @@ from curation.versions import save_version
 from db import jobs as job_rows
 from db import runs
 from db.queries import insert_pairs
+from db.types import Pair
 from pipeline import runner
-from pipeline.types import Pair
 
 PAIRS = [
     ("The cat sat on the mat.", "A cat was sitting on the mat."),

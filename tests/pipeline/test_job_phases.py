@@ -80,7 +80,7 @@ def test_generate_from_the_teacher_counts_sampled_contexts(engine, phases, tmp_p
 
 def test_score_reports_each_stage_of_m_with_a_fixed_total(engine, phases, monkeypatch):
     from db.queries import insert_pairs
-    from pipeline.types import Pair
+    from db.types import Pair
 
     class Embedder:
         name = "fake"

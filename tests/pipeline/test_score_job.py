@@ -12,8 +12,8 @@ from curation.select import selected_ids
 from db import jobs as job_rows
 from db.queries import insert_pairs
 from db.schema import pairs
+from db.types import Pair
 from pipeline import runner
-from pipeline.types import Pair
 
 GOOD = Pair("Storms flooded the coastal town on Monday.", "On Monday, storms flooded the town on the coast.")
 COPY = Pair("Storms flooded the coastal town on Monday.", "Storms flooded the coastal town on Monday!")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from db.queries import insert_pairs
-from pipeline.types import Pair
+from db.types import Pair
 
 CANDIDATES = Path(__file__).resolve().parents[1] / "data" / "studio_candidates.jsonl"
 

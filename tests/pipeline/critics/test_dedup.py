@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 
 from db.queries import insert_pairs
 from db.schema import pairs
+from db.types import Pair
 from pipeline.critics.dedup import (
     changed_groups,
     equivalence_groups,
@@ -15,7 +16,6 @@ from pipeline.critics.dedup import (
     normalise_text,
     text_keys,
 )
-from pipeline.types import Pair
 
 
 def groups_of(rows, threshold=0.75):

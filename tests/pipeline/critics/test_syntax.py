@@ -10,11 +10,11 @@ from db import jobs as job_rows
 from db.parses import parse_of
 from db.queries import insert_pairs
 from db.schema import pairs, parses
+from db.types import Pair
 from models.parser import ParseError, ParserLoadError
 from models.trees import Tree
 from pipeline import runner
 from pipeline.critics import syntax
-from pipeline.types import Pair
 from tests.models.test_parser import needs_lg
 
 
