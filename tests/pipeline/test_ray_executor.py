@@ -298,3 +298,43 @@ def test_a_unit_failing_on_its_data_is_recorded_and_the_others_commit_in_order(l
     assert [(f.label, f.error) for f in failures] == [("unit 2", "ValueError: bad row 2")]
     assert any(line.startswith("unit 2: failed, the other units go on") for line in ctx.lines)
     assert ray_executor.failure_summary(failures, 6).startswith("1 of 6 work unit(s) failed")
+
+
+@needs_ray
+def test_a_killed_driver_leaves_whole_units_and_resume_runs_the_rest(
+    local_ray, tmp_path, teacher, corpus, local_rows
+):
+    """`impossible generate --executor ray` SIGKILLed after its first committed unit (its actors die with
+    it); resuming the job runs only the remaining units, and the rows are the local executor's."""
+    import subprocess
+
+    url = f"sqlite:///{tmp_path / 'driver.db'}"
+    engine = connect(url)
+    address = local_ray.get_runtime_context().gcs_address
+    args = ["--teacher", teacher, "--corpus", corpus, "--samples", "6", "--batch-contexts", "1"]
+    args += ["--device", "cpu", "--backend", "torch", "--seed", "5", "--executor", "ray"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli", "generate", "--db", url, *args, "--ray-address", address],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while generated(engine) < 1:
+            assert proc.poll() is None, proc.stdout.read().decode()
+            assert time.monotonic() < deadline, "the driver committed no unit within 180 s"
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    job_id = int(proc.stdout.readline().decode().split()[1])
+    if generated(engine) == CONTEXTS:
+        pytest.fail("the job finished before its driver could be killed; raise CONTEXTS")
+    assert job_rows.get(engine, job_id)["status"] == "running"  # what a dead driver leaves behind
+
+    assert runner.run_job(engine, job_id) == "done"  # = `impossible resume JOB` (a dead pid is claimable)
+    assert_no_duplicates(engine)
+    assert snapshot(engine) == local_rows
+    assert "generate resumed" in job_rows.get(engine, job_id)["log"]
