@@ -190,6 +190,7 @@ class Pool:
         self.loading = {actor.ready.remote(): actor for actor in self.actors}  # ready ref -> actor
         self.idle: list[Any] = []
         self.started = 0
+        self.answer: dict[str, Any] = {}  # what the last actor to finish loading said
 
     def _ready(self, ctx: JobContext, ref: Any) -> Any:
         """The actor behind a finished ``ready`` call, logged; an actor that cannot load fails the job."""
