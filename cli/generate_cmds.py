@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from cli import add_db_argument
+from cli.executor_args import add_executor_arguments, check_ray_reachable, executor_params
 from pipeline.types import BACKENDS
 
 DEFAULT_SAMPLES = 16
@@ -68,6 +69,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--batch-contexts", type=int, default=4, help="contexts decoded together per batch (default 4)"
     )
     p.add_argument("--round", type=int, default=0, help="self-distillation round recorded on every row")
+    add_executor_arguments(p)
     p.add_argument("--background", action="store_true", help="only queue the job for `impossible worker`")
     p.set_defaults(handler=cmd_generate)
 
@@ -91,6 +93,7 @@ def params_from_args(args: argparse.Namespace) -> dict:
         "backend": args.backend,
         "batch_contexts": args.batch_contexts,
         "round": args.round,
+        **executor_params(args),
     }
 
 
@@ -103,6 +106,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     params = validate_submission(params_from_args(args))  # the corpus is read before anything is queued
     check_model("teacher", params["teacher"])
+    if not args.background:
+        check_ray_reachable(params)
     engine = connect(args.db)
     job_id = job_rows.submit(engine, "generate", params)
     print(f"job {job_id}", flush=True)

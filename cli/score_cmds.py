@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from cli import add_db_argument
+from cli.executor_args import add_executor_arguments, check_ray_reachable, executor_params
 from db import connect, display_url
 from db import jobs as job_rows
 
@@ -73,6 +74,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=0.75,
         help="mutual entailment (or cosine without NLI) at which two sentences are the same (default 0.75)",
     )
+    add_executor_arguments(p)
     p.add_argument(
         "--background",
         action="store_true",
@@ -109,6 +111,7 @@ def score_params(args: argparse.Namespace) -> dict[str, Any]:
         "device": args.device,
         "dedup_threshold": args.dedup_threshold,
         "parser": args.parser,
+        **executor_params(args),
     }
     if args.critic:
         params["critic"] = args.critic
@@ -124,6 +127,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     from pipeline import runner
 
     params = score_params(args)
+    if not args.background:
+        check_ray_reachable(params)
     engine = connect(args.db)
     job_id = job_rows.submit(engine, "score", params)
     print(f"job {job_id}", flush=True)

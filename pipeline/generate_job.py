@@ -7,7 +7,8 @@ the job's progress commit in ONE transaction, and batches whose contexts are alr
 skipped. Context ``seq`` samples with seed ``seed + seq``, so a job killed at any point and resumed ends
 with exactly the rows an uninterrupted run would have written.
 
-Parameters are validated by ``pipeline.generate_params`` (re-exported here). Importing this module does not
+With ``executor: ray`` the same batches are decoded by Ray actors and committed here, one transaction
+each (``pipeline.ray_executor``). Parameters are validated by ``pipeline.generate_params`` (re-exported here). Importing this module does not
 import torch.
 """
 
@@ -59,8 +60,9 @@ def _make_contexts(ctx: JobContext, p: dict[str, Any], teacher_holder: list) -> 
         ctx.phase("reading the corpus")
         found = read_corpus(p["corpus"])[: p["contexts"]]
     else:
-        ctx.phase("loading teacher")
-        teacher_holder.append(_load_teacher(ctx, p))
+        if not teacher_holder:  # the Ray executor passes its remote teacher
+            ctx.phase("loading teacher")
+            teacher_holder.append(_load_teacher(ctx, p))
         ctx.phase("sampling contexts", unit="contexts", total=p["contexts"])
         found = sample_contexts(
             teacher_holder[0],
@@ -149,6 +151,12 @@ def run(ctx: JobContext) -> None:
 
     p = validate_params(ctx.params)
     require_models(("teacher", p["teacher"]))
+    if p["executor"] == "ray":  # the same units, seeds and rows, decoded by Ray actors
+        from pipeline.ray_executor import run_generate
+
+        run_generate(ctx, p)
+        return
+    ctx.log("executor local: 1 worker (this process)")
     teacher_holder: list = []
     if not _stored_contexts(ctx):
         _make_contexts(ctx, p, teacher_holder)

@@ -15,6 +15,8 @@ from typing import Any
 
 from db.types import TASKS
 from db.values import storable_problem
+from pipeline.executor import DEFAULTS as EXECUTOR_DEFAULTS
+from pipeline.executor import validate_executor
 from pipeline.runner import UserError
 from pipeline.types import BACKENDS
 
@@ -35,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "backend": "auto",  # teacher decoding: auto | torch | ctranslate2 | vllm (``pipeline.backends``)
     "batch_contexts": 4,
     "round": 0,
+    **EXECUTOR_DEFAULTS,  # executor, ray_address, ray_workers (``pipeline.executor``)
 }
 
 #: name -> (smallest, largest) whole number. ``seed + context index`` is stored in a 32-bit column, so
@@ -108,6 +111,7 @@ def validate_params(params: dict[str, Any]) -> dict[str, Any]:
         raise UserError(f"device must be auto, cpu, mps, cuda or cuda:N, got {p['device']!r:.80}.")
     if p["backend"] not in BACKENDS:
         raise UserError(f"Unknown backend {p['backend']!r:.80}; use one of: {', '.join(BACKENDS)}.")
+    p.update(validate_executor(p))
     if p["corpus"] is not None:
         _check_text("corpus", p["corpus"], "the path of a .txt or .jsonl file")
         if not Path(p["corpus"]).expanduser().is_file():

@@ -15,6 +15,9 @@ dedup_threshold   0.75        mutual score at which two sentences count as the s
 critic            null        a learned critic's folder (``impossible critic train``): fills ``learned``
 parser            "auto"      constituency parser for ``ted``: "link-grammar", "auto" (link-grammar when
                               installed, else no ted), or null (``critics.syntax``)
+executor          "local"     "local" or "ray": the cheap, embedding and NLI stages run on Ray actors
+ray_address       null        the Ray cluster (``pipeline.executor``)
+ray_workers       0           actors per stage; 0 = one per GPU, else one per CPU of the cluster
 ================  ==========  ==============================================================================
 
 Stages: (1) length ratio, ROUGE-L and numbers on every pair missing one; (2) embedding cosine on the
@@ -42,6 +45,8 @@ from models.loading import EMBEDDED, ModelLoadError
 from models.parser import PARSERS, ParserLoadError
 from pipeline.critics import dedup, lexical, semantic, syntax
 from pipeline.critics.gate import Gate, cheap_pending, embedding_pending, nli_pending, ted_pending
+from pipeline.executor import DEFAULTS as EXECUTOR_DEFAULTS
+from pipeline.executor import validate_executor
 from pipeline.runner import JobContext, UserError, require_models
 
 LOG_EVERY_S = 30.0
@@ -61,11 +66,15 @@ class ScoreSettings:
     dedup_threshold: float = dedup.DEFAULT_DEDUP_THRESHOLD
     critic: str | None = None
     parser: str | None = syntax.AUTO
+    executor: str = "local"
+    ray_address: str | None = None
+    ray_workers: int = 0
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> ScoreSettings:
         """Raise ``UserError`` naming the first bad parameter."""
         known = {"nli", "embedder", "gate", "batch_size", "device", "dedup_threshold", "critic", "parser"}
+        known |= set(EXECUTOR_DEFAULTS)
         unknown = set(params) - known
         if unknown:
             raise UserError(f"Unknown score parameter(s): {', '.join(sorted(unknown))}.")
@@ -88,6 +97,7 @@ class ScoreSettings:
         if parser not in (None, syntax.AUTO, *PARSERS):
             raise UserError(f"Unknown parser {parser!r}; use {', '.join(PARSERS)}, auto or none.")
         return cls(
+            **validate_executor(params),
             nli=model("nli", None),
             embedder=model("embedder", EMBEDDED),
             gate=gate,
@@ -219,6 +229,8 @@ class Stage:
     #: pairs per model call, so the phase's count moves every few seconds (0 = the whole batch); asked
     #: only once the model is loaded (finding the device imports torch)
     chunk: Callable[[], int] = lambda: 0
+    #: whether the Ray executor runs it on actors (stateless: its scorer needs no database)
+    remote: bool = False
 
 
 def score_rows(ctx: JobContext, scorer: Scorer, rows: list[Row], chunk: int, handled: int) -> list[Row]:
@@ -314,7 +326,9 @@ def parser_stage(engine: Engine, settings: ScoreSettings) -> Stage | None:
 
 def build_stages(settings: ScoreSettings, engine: Engine) -> list[Stage]:
     """Cheap critics, then (when configured) the embedder, the parser and NLI — in order of cost."""
-    stages = [Stage("cheap critics", cheap_pending(), (*lexical.CHEAP_COLUMNS,), lambda: score_cheap)]
+    stages = [
+        Stage("cheap critics", cheap_pending(), (*lexical.CHEAP_COLUMNS,), lambda: score_cheap, remote=True)
+    ]
     if settings.embedder:
         stages.append(
             Stage(
@@ -327,6 +341,7 @@ def build_stages(settings: ScoreSettings, engine: Engine) -> list[Stage]:
                 ),
                 loads="embedder",
                 chunk=lambda: model_batch_size(settings.device),
+                remote=True,
             )
         )
     ted_stage = parser_stage(engine, settings)
@@ -343,6 +358,7 @@ def build_stages(settings: ScoreSettings, engine: Engine) -> list[Stage]:
                 ),
                 loads="NLI model",
                 chunk=lambda: model_batch_size(settings.device),
+                remote=True,
             )
         )
     if settings.critic:
@@ -411,8 +427,21 @@ def run(ctx: JobContext) -> None:
     if settings.parser is not None and not any(stage.columns[0] == "ted" for stage in stages):
         ctx.log("no parser installed: ted stays NULL (install Debian's python3-link-grammar for it)")
     count = len(stages) + 1  # the critics, then dedup
+    on_ray = None
+    if settings.executor == "ray":
+        from pipeline.ray_executor import RayScoring
+
+        on_ray = RayScoring(ctx, settings)
+    else:
+        ctx.log("executor local: 1 worker (this process)")
     for index, stage in enumerate(stages):
         later = sum(count_where(ctx.engine, s.pending) for s in stages[index + 1 :])
-        run_stage(ctx, stage, settings.batch_size, later, label=f"stage {index + 1} of {count}")
+        label = f"stage {index + 1} of {count}"
+        if on_ray is not None and stage.remote:
+            on_ray.run_stage(stage, later, label)
+        else:
+            run_stage(ctx, stage, settings.batch_size, later, label=label)
     ctx.phase(f"stage {count} of {count}: grouping duplicates")
     assign_dedup_groups(ctx, settings.dedup_threshold)
+    if on_ray is not None:
+        on_ray.finish()

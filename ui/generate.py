@@ -127,6 +127,18 @@ def render(ctx: AppContext) -> None:
                     label="Backend",
                     info="auto: ctranslate2 on CPU, vllm on CUDA when installed, else torch",
                 )
+            with gr.Row():
+                executor = gr.Radio(
+                    [("local (the studio's worker)", "local"), ("Ray cluster", "ray")],
+                    value="local",
+                    label="Executor",
+                    info="ray: the job's batches run on the actors of a Ray cluster (README: scale-out on Ray)",
+                )
+                ray_address = gr.Textbox(
+                    "",
+                    label="Ray address (with Ray; empty = the cluster `ray start` runs on this machine)",
+                    placeholder="auto or HOST:6379",
+                )
             gen_cmd = command_box()
             start_gen = gr.Button("Start generation", variant="primary")
             gen_msg = gr.Markdown(elem_id="generate-message")
@@ -176,12 +188,26 @@ def render(ctx: AppContext) -> None:
         seed,
         gen_device,
         backend,
+        executor,
+        ray_address,
     ]
     score_fields = [nli, embedder, batch_size, score_device]
     job_outputs = [table, detail, log_box, worker_md]
 
     def gen_params(
-        teacher, task, source, corpus, contexts, samples, temperature, top_p, seed, device, backend="auto"
+        teacher,
+        task,
+        source,
+        corpus,
+        contexts,
+        samples,
+        temperature,
+        top_p,
+        seed,
+        device,
+        backend="auto",
+        executor="local",
+        ray_address="",
     ):
         return generation_params(
             teacher=teacher,
@@ -197,6 +223,8 @@ def render(ctx: AppContext) -> None:
             upload_dir=ctx.upload_dir,
             model_roots=ctx.model_roots,
             backend=backend,
+            executor=executor,
+            ray_address=ray_address,
         )
 
     def preview_generate(*values: Any) -> str:
@@ -219,6 +247,13 @@ def render(ctx: AppContext) -> None:
         params = gen_params(*values)
         corpus_name = _upload_name(params["corpus"]) if params.get("corpus") else None
         validate_submission(params, corpus_name)  # reads the corpus: a bad one is never queued
+        if params.get("executor") == "ray":  # Ray missing or unreachable: one sentence, nothing queued
+            from pipeline.ray_executor import check_available
+
+            try:
+                check_available(params.get("ray_address"))
+            except UserError as exc:
+                raise FormError(str(exc)) from None
         job = job_rows.submit(ctx.engine, "generate", params)
         return [f"Queued generation job **{job}**.", job, *jobs_view(ctx, job)]
 

@@ -15,6 +15,7 @@ from typing import Any
 from db import display_url
 from db.types import TASKS
 from models.availability import hub_reachable, in_local_cache, offline_reason
+from pipeline.executor import EXECUTORS
 from pipeline.types import BACKENDS
 from ui.forms import FormError, as_float, as_int, choice, file_inside, model_spec, optional_int
 
@@ -38,6 +39,8 @@ def generation_params(
     upload_dir: Path,
     backend: Any = "auto",
     model_roots: list[Path] | None = None,
+    executor: Any = "local",
+    ray_address: Any = "",
 ) -> dict[str, Any]:
     """Validated parameters for a ``generate`` job; ``FormError`` names the first bad field.
 
@@ -61,6 +64,9 @@ def generation_params(
     }
     if choice(context_source, "Contexts from", CONTEXT_SOURCES) == "corpus":
         params["corpus"] = file_inside(corpus, upload_dir, "corpus")
+    if choice(executor or "local", "Executor", EXECUTORS) == "ray":  # a local job's params stay as before
+        params["executor"] = "ray"
+        params["ray_address"] = str(ray_address or "").strip() or None
     try:
         validate_params(params)
     except UserError as exc:
@@ -130,6 +136,8 @@ def generate_command(db_url: str, params: dict[str, Any]) -> str:
     argv += _flag("--temperature", params.get("temperature")) + _flag("--top-p", params.get("top_p"))
     argv += _flag("--seed", params.get("seed")) + _flag("--device", params.get("device"))
     argv += _flag("--backend", params.get("backend"))
+    if params.get("executor") == "ray":
+        argv += ["--executor", "ray", *_flag("--ray-address", params.get("ray_address"))]
     argv += _flag("--corpus", params.get("corpus"))
     return shlex.join(argv)
 

@@ -80,7 +80,7 @@ def test_the_queued_parameters_pass_each_jobs_own_validation(form_ctx):
 
     values = first_values(form_ctx)
     names = ("teacher", "task", "context_source", "corpus", "contexts", "samples", "temperature", "top_p",
-             "seed", "device", "backend")  # fmt: skip
+             "seed", "device", "backend", "executor", "ray_address")  # fmt: skip
     generate = generation_params(**dict(zip(names, values["start_generate"], strict=True)),
                                  upload_dir=form_ctx.upload_dir)  # fmt: skip
     assert validate_params(generate)["samples"] == 16
