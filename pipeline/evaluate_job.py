@@ -72,11 +72,13 @@ def _embedder(ctx: JobContext, spec: str | None, device: str | None):
         return None
 
 
-def _generate(ctx: JobContext, student, sources: list[str], p: dict[str, Any]) -> tuple[list[str], float]:
+def _generate(
+    ctx: JobContext, student, sources: list[str], p: dict[str, Any], phase: str = "generating outputs"
+) -> tuple[list[str], float]:
     """Greedy outputs for ``sources`` in batches (progress and cancel checked between batches)."""
     outputs: list[str] = []
     began = time.perf_counter()
-    ctx.phase("generating outputs", unit="rows", total=len(sources))
+    ctx.phase(phase, unit="rows", total=len(sources))
     for start in range(0, len(sources), p["batch_size"]):
         ctx.check_cancelled()
         chunk = sources[start : start + p["batch_size"]]
@@ -236,7 +238,7 @@ def _untrained_outputs(
         base = load_student(run["student"], task=task, device=p["device"])
     except ModelLoadError as exc:
         raise UserError(f"Cannot load the untrained baseline {run['student']!r}: {exc}") from exc
-    outputs, _rate = _generate(ctx, base, inputs, p)
+    outputs, _rate = _generate(ctx, base, inputs, p, "generating untrained outputs")
     return outputs
 
 
