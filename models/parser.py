@@ -131,6 +131,7 @@ class LinkGrammarParser:
             verbosity=0, max_null_count=max_skipped, max_parse_time=max_seconds
         )
         self.max_skipped = max_skipped
+        self.max_seconds = max_seconds
         self._lock = threading.Lock()  # the C library's dictionary is shared by every sentence
         try:
             self._dictionary = self._lg.Dictionary("en")
@@ -146,9 +147,14 @@ class LinkGrammarParser:
             # link-grammar aborts the whole process on an empty word, so such text never reaches it
             raise ParseError("nothing to parse: the sentence has no letters or digits")
         with self._lock:
-            linkages = self._lg.Sentence(text, self._dictionary, self._options).parse()
-            linkage = next(iter(linkages), None)
-            flat = linkage.constituent_tree(2) if linkage is not None else None
+            try:
+                linkages = self._lg.Sentence(text, self._dictionary, self._options).parse()
+                linkage = next(iter(linkages), None)
+                flat = linkage.constituent_tree(2) if linkage is not None else None
+            except self._lg.LG_TimerExhausted:  # a hard sentence rejects itself, not the whole job
+                raise ParseError(f"link-grammar found no parse within {self.max_seconds} s") from None
+            except self._lg.LG_Error as exc:
+                raise ParseError(f"link-grammar could not parse it ({type(exc).__name__}: {exc})") from None
         if flat is None:
             raise ParseError(f"link-grammar found no parse that skips at most {self.max_skipped} words")
         try:

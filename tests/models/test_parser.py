@@ -96,3 +96,20 @@ def test_real_parse_of_news_sentences_has_a_template(lg):
 def test_a_sentence_the_parser_rejects(lg, sentence, why):
     with pytest.raises(ParseError, match=why):
         lg.parse(sentence)
+
+
+@needs_lg
+def test_a_sentence_that_runs_out_of_parse_time_is_rejected_not_raised(lg, monkeypatch):
+    """QQP has questions link-grammar cannot parse in its time limit; the library raises
+    LG_TimerExhausted, which must reject that sentence only (an evaluation job died on it)."""
+
+    class TimesOut:
+        def __init__(self, *args):
+            pass
+
+        def parse(self):
+            raise lg._lg.LG_TimerExhausted()
+
+    monkeypatch.setattr(lg._lg, "Sentence", TimesOut)
+    with pytest.raises(ParseError, match="no parse within 10 s"):
+        lg.parse("Why does this question take so long to parse?")
