@@ -19,7 +19,7 @@ from curation.stats import page, shown_count, summarize
 from curation.templates import with_templates
 from pipeline.types import TASKS
 from ui.common import default_recipe, semantic_note, user_errors
-from ui.context import AppContext
+from ui.context import AppContext, on_open, on_page_load
 from ui.form_state import browser_store
 from ui.forms import as_int, choice
 from ui.plots import histograms_html
@@ -180,13 +180,18 @@ def render(ctx: AppContext) -> None:
         api_name="reset_recipe",
         preprocess=False,
     )
-    ctx.shared["blocks"].load(
-        open_curate,
-        [task, which, sort, kept_recipe],
-        controls + outputs,
-        api_name="load_curate",
-        preprocess=False,
-    )
+    on_open(ctx, open_curate, [task, which, sort, kept_recipe], controls + outputs, api_name="load_curate",
+            preprocess=False)  # fmt: skip
+
+    def kept(saved: Any) -> Any:
+        """At page load, the recipe the browser kept, for the Review and Versions pages to use before
+        Curate is opened (nothing kept: they use the default recipe, as Curate would)."""
+        return (
+            saved_recipe(ctx.engine, saved, "paraphrase").to_dict() if isinstance(saved, dict) else gr.skip()
+        )
+
+    if not ctx.first_page:
+        on_page_load(ctx, kept, [kept_recipe], [recipe_state])
     task.input(
         reset_recipe,
         [task, which, sort, search],

@@ -15,7 +15,7 @@ from db import jobs as job_rows
 from db import runs
 from models.benchmarks import FORMATS
 from ui.common import user_errors
-from ui.context import AppContext
+from ui.context import AppContext, on_open
 from ui.form_state import remember
 from ui.forms import FormError, as_float, as_int, confined_path, optional_int, unset
 from ui.job_forms import command_preview
@@ -196,5 +196,5 @@ def render(ctx: AppContext) -> None:
     timer.tick(list_evaluations, None, table, api_name="poll_evaluations", show_progress="hidden")
     timer.tick(lambda: kind_progress(ctx.engine, "evaluate"), None, progress, api_name="evaluation_progress",
                show_progress="hidden")  # fmt: skip
-    ctx.shared["blocks"].load(load_page, None, [run_pick, table], api_name="evaluate_page")
+    on_open(ctx, load_page, [], [run_pick, table], api_name="evaluate_page")
     remember(ctx, "evaluate", [benchmark, fmt, limit, alpha, samples])

@@ -14,7 +14,7 @@ from typing import Any
 
 import gradio as gr
 
-from ui.context import AppContext
+from ui.context import AppContext, on_open
 
 #: The forms whose values the browser keeps; ``ui.build_app`` makes their stores before the tabs.
 FORMS = ("generate", "score", "curate", "evaluate")
@@ -60,5 +60,5 @@ def remember(ctx: AppContext, form: str, fields: Sequence[gr.components.Componen
 
     for field in fields:
         field.input(save, fields, store, api_visibility="private", show_progress="hidden", queue=False)
-    ctx.shared["blocks"].load(restore, store, fields, api_visibility="private", show_progress="hidden")
+    on_open(ctx, restore, [store], fields, api_visibility="private", show_progress="hidden", queue=False)
     return store

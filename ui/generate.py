@@ -22,7 +22,7 @@ from pipeline.generate_params import validate_submission
 from pipeline.runner import UserError
 from pipeline.types import BACKENDS, TASKS
 from ui.common import received_upload, user_errors
-from ui.context import AppContext
+from ui.context import AppContext, on_open
 from ui.form_state import remember
 from ui.forms import FormError, as_int
 from ui.job_forms import (
@@ -79,10 +79,16 @@ def jobs_view(ctx: AppContext, selected: Any) -> list[Any]:
     return [job_table(rows, stats=stats), summary, last_log_lines(row), worker_status(ctx)]
 
 
-def command_box() -> gr.Code:
+def command_box(elem_id: str | None = None) -> gr.Code:
     """The read-only box under a job form that shows the equivalent ``impossible`` command."""
     return gr.Code(
-        label="Equivalent command", language="shell", lines=1, max_lines=4, interactive=False, wrap_lines=True
+        label="Equivalent command",
+        language="shell",
+        lines=1,
+        max_lines=4,
+        interactive=False,
+        wrap_lines=True,
+        elem_id=elem_id,
     )
 
 
@@ -126,7 +132,7 @@ def render(ctx: AppContext) -> None:
                     label="Backend",
                     info="auto: ctranslate2 on CPU, vllm on CUDA when installed, else torch",
                 )
-            gen_cmd = command_box()
+            gen_cmd = command_box("generate-command")
             start_gen = gr.Button("Start generation", variant="primary")
             gen_msg = gr.Markdown(elem_id="generate-message")
         with gr.Column():
@@ -141,11 +147,11 @@ def render(ctx: AppContext) -> None:
             with gr.Row():
                 batch_size = gr.Number(512, label="Pairs per batch")
                 score_device = gr.Dropdown(list(DEVICES), value="auto", label="Device")
-            score_cmd = command_box()
+            score_cmd = command_box("score-command")
             start_score = gr.Button("Start scoring", variant="primary")
             score_msg = gr.Markdown(elem_id="score-message")
     gr.Markdown("#### Jobs")
-    worker_md = gr.Markdown(elem_classes="id-hint")
+    worker_md = gr.Markdown(elem_classes="id-hint", elem_id="worker-status")
     table = gr.Dataframe(
         headers=JOB_COLUMNS,
         interactive=False,
@@ -313,16 +319,16 @@ def render(ctx: AppContext) -> None:
         show_progress="hidden",
         preprocess=False,
     )
-    blocks = ctx.shared["blocks"]
 
     def newest_job() -> list[Any]:
         rows = job_rows.recent(ctx.engine, 1)
         newest = rows[0]["id"] if rows else None
         return [newest, *jobs_view(ctx, newest)]
 
-    blocks.load(newest_job, None, [job_id, *job_outputs], api_visibility="private")
-    # the user's last choices come back on reload (the corpus is not kept: upload it again)
+    on_open(ctx, newest_job, [], [job_id, *job_outputs], api_visibility="private")
+    # the user's last choices come back on reload (the corpus is not kept: upload it again); a restored
+    # field's change event redraws its command, so the first values' commands are drawn here, not on load
     remember(ctx, "generate", [teacher, task, contexts, samples, temperature, top_p, seed, gen_device])
     remember(ctx, "score", score_fields)
-    blocks.load(preview_generate, gen_fields, gen_cmd, api_visibility="private")
-    blocks.load(preview_score, score_fields, score_cmd, api_visibility="private")
+    gen_cmd.value = preview_generate(*(field.value for field in gen_fields))
+    score_cmd.value = preview_score(*(field.value for field in score_fields))

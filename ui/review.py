@@ -158,10 +158,8 @@ def render(ctx: AppContext) -> None:
     reject.click(decide("reject"), decide_inputs, outputs, api_name="reject", show_progress="hidden")
     skip.click(decide(None), decide_inputs, outputs, api_name="skip", show_progress="hidden")
     gr.api(label_pair, api_name="label_pair")
-    # The queue is drawn when the tab opens (not at page load, which stays light): render runs inside
-    # ``with gr.Tab(...)``, so the current block is the page's own tab.
-    tab = gr.context.Context.block
-    if isinstance(tab, gr.Tab):
-        tab.select(open_page, [queue_state, mode, recipe_state, search], outputs, api_name="review_open")
+    # The queue is drawn each time the tab opens (not at page load, which stays light).
+    if ctx.tab is not None:
+        ctx.tab.select(open_page, [queue_state, mode, recipe_state, search], outputs, api_name="review_open")
     else:
-        ctx.shared["blocks"].load(new_queue, queue_inputs, outputs, api_name="load_review")
+        ctx.blocks.load(new_queue, queue_inputs, outputs, api_name="load_review")

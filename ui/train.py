@@ -16,7 +16,7 @@ from db import jobs as job_rows
 from db import runs
 from models.train_defaults import eval_count, resolved_lr
 from ui.common import user_errors
-from ui.context import AppContext
+from ui.context import AppContext, on_open
 from ui.forms import FormError, as_float, as_int, model_spec, optional_int, unset
 from ui.job_forms import DEVICES, command_preview
 from ui.jobview import eta_text, progress_text
@@ -249,6 +249,4 @@ def render(ctx: AppContext) -> None:
     gr.api(list_training_runs, api_name="list_runs")
     gr.Timer(POLL_S).tick(refresh, run_pick, [run_pick, headline, curve, table], api_name="poll_training",
                           show_progress="hidden")  # fmt: skip
-    ctx.shared["blocks"].load(
-        load_page, None, [version, run_pick, headline, curve, table], api_name="train_page"
-    )
+    on_open(ctx, load_page, [], [version, run_pick, headline, curve, table], api_name="train_page")

@@ -252,8 +252,7 @@ def render(ctx: AppContext) -> None:
         )
     else:
         load_recipe.visible = False
-    tab = gr.context.Context.block  # refresh when the tab opens, so the page load stays light
-    if isinstance(tab, gr.Tab):
-        tab.select(refresh, None, listing, api_name="list_versions_page")
+    if ctx.tab is not None:  # refresh each time the tab opens, so the page load stays light
+        ctx.tab.select(refresh, None, listing, api_name="list_versions_page")
     else:
-        ctx.shared["blocks"].load(refresh, None, listing, api_name="list_versions_page")
+        ctx.blocks.load(refresh, None, listing, api_name="list_versions_page")
