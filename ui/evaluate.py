@@ -10,10 +10,11 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from cli.student_cmds import TABLE_METRICS, evaluate_command, format_metric
 from db import jobs as job_rows
 from db import runs
 from models.benchmarks import FORMATS
+from pipeline.evaluate_job import TABLE_METRICS, format_metric
+from pipeline.params import EVALUATE, evaluate_command
 from ui.common import user_errors
 from ui.context import AppContext, on_open
 from ui.form_state import remember
@@ -57,6 +58,9 @@ RESULT_WIDTHS = [
 ]
 EXAMPLE_WIDTHS = ["5%", "22%", "22%", "22%", "7%", "8%", "7%", "7%"]
 
+#: The form checks its fields against the evaluate spec (the bounds the CLI documents).
+E = {p.name: p for p in EVALUATE}
+
 
 def form_params(run_id, benchmark, fmt, limit, alpha, samples, *, roots=None) -> dict[str, Any]:
     """Job parameters from the form, or a ``FormError`` naming the bad field. With ``roots`` (the
@@ -72,12 +76,14 @@ def form_params(run_id, benchmark, fmt, limit, alpha, samples, *, roots=None) ->
     if fmt not in FORMATS:
         raise FormError(f"Format must be one of {', '.join(FORMATS)}, not {fmt!r}.")
     return {
-        "run": as_int(run_id, "Run", low=1),
+        "run": as_int(run_id, "Run", low=E["run"].low),
         "benchmark": path,
         "format": fmt,
-        "limit": None if unset(limit) else optional_int(limit, "Limit", low=1),
-        "alpha": as_float(alpha, "alpha", low=0.0, high=1.0),
-        "samples": as_int(samples or 0, "Samples for self-BLEU", low=0, high=50),
+        "limit": None if unset(limit) else optional_int(limit, "Limit", low=E["limit"].low),
+        "alpha": as_float(alpha, "alpha", low=E["alpha"].low, high=E["alpha"].high),
+        "samples": as_int(
+            samples or 0, "Samples for self-BLEU", low=E["samples"].low, high=E["samples"].high
+        ),
     }
 
 

@@ -19,6 +19,7 @@ from db import jobs as job_rows
 from db.queries import generation_stats
 from pipeline.contexts import read_corpus
 from pipeline.generate_params import validate_submission
+from pipeline.params import GENERATE, SCORE
 from pipeline.runner import UserError
 from pipeline.types import BACKENDS, TASKS
 from ui.common import received_upload, user_errors
@@ -38,6 +39,9 @@ from ui.job_forms import (
 from ui.jobview import ACTIVE, JOB_COLUMNS, JOB_WIDTHS, job_summary, job_table, last_log_lines
 
 POLL_S = 2.0
+#: The forms' first values come from the job specs (``pipeline.params``), as the CLI's defaults do.
+G = {p.name: p for p in GENERATE}
+S = {p.name: p for p in SCORE}
 
 
 def _upload_name(stored: str) -> str:
@@ -97,10 +101,10 @@ def render(ctx: AppContext) -> None:
         with gr.Column():
             gr.Markdown("#### 1 · Generate candidate pairs")
             teacher = gr.Textbox(
-                "embedded", label="Teacher (embedded = SmolLM2-135M, a hub id, a folder or a .gguf)"
+                G["teacher"].default, label="Teacher (embedded = SmolLM2-135M, a hub id, a folder or a .gguf)"
             )
             with gr.Row():
-                task = gr.Radio(list(TASKS), value="paraphrase", label="Task")
+                task = gr.Radio(list(TASKS), value=G["task"].default, label="Task")
                 source = gr.Radio(
                     [("teacher (news datelines)", "teacher"), ("uploaded corpus", "corpus")],
                     value="teacher",
@@ -119,16 +123,16 @@ def render(ctx: AppContext) -> None:
                 )
                 corpus = gr.Textbox(label="Uploaded corpus on the server", interactive=False, scale=2)
             with gr.Row():
-                contexts = gr.Number(20, label="Contexts")
-                samples = gr.Number(16, label="Samples per context")
-                seed = gr.Number(0, label="Seed")
+                contexts = gr.Number(G["contexts"].default, label="Contexts")
+                samples = gr.Number(G["samples"].default, label="Samples per context")
+                seed = gr.Number(G["seed"].default, label="Seed")
             with gr.Row():
-                temperature = gr.Number(0.5, label="Temperature")
-                top_p = gr.Number(0.9, label="Top-p")
-                gen_device = gr.Dropdown(list(DEVICES), value="auto", label="Device")
+                temperature = gr.Number(G["temperature"].default, label="Temperature")
+                top_p = gr.Number(G["top_p"].default, label="Top-p")
+                gen_device = gr.Dropdown(list(DEVICES), value=G["device"].default, label="Device")
                 backend = gr.Dropdown(
                     list(BACKENDS),
-                    value="auto",
+                    value=G["backend"].default,
                     label="Backend",
                     info="auto: ctranslate2 on CPU, vllm on CUDA when installed, else torch",
                 )
@@ -142,11 +146,12 @@ def render(ctx: AppContext) -> None:
             )
             gr.Markdown(nli_note(), elem_classes="id-hint")
             embedder = gr.Textbox(
-                "embedded", label="Embedder (embedded = all-MiniLM-L6-v2, a hub id, a folder, or none)"
+                S["embedder"].default,
+                label="Embedder (embedded = all-MiniLM-L6-v2, a hub id, a folder, or none)",
             )
             with gr.Row():
-                batch_size = gr.Number(512, label="Pairs per batch")
-                score_device = gr.Dropdown(list(DEVICES), value="auto", label="Device")
+                batch_size = gr.Number(S["batch_size"].default, label="Pairs per batch")
+                score_device = gr.Dropdown(list(DEVICES), value=S["device"].default, label="Device")
             score_cmd = command_box("score-command")
             start_score = gr.Button("Start scoring", variant="primary")
             score_msg = gr.Markdown(elem_id="score-message")

@@ -10,11 +10,11 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from cli.student_cmds import train_command
 from curation.versions import get_version, list_versions
 from db import jobs as job_rows
 from db import runs
 from models.train_defaults import eval_count, resolved_lr
+from pipeline.params import train_command
 from ui.common import user_errors
 from ui.context import AppContext, on_open
 from ui.forms import FormError, as_float, as_int, model_spec, optional_int, unset
