@@ -5,12 +5,14 @@ calls it inside ``with gr.Tab(title):``. A page lays out its components and wire
 are a few lines calling ``curation`` / ``db`` / ``pipeline`` code (which never imports gradio). Every
 event has an ``api_name`` so ``gradio_client`` can do anything the browser can.
 
-Pages that share a value across tabs (the recipe being curated) find it in ``ctx.shared``: the Curate page
-puts a ``gr.State`` there under ``"recipe"`` and the Review and Versions pages read it.
+Pages that share a value across tabs find it in typed fields: the Curate page publishes the recipe being
+curated (``ctx.recipe``, a ``gr.State``) and how to show another recipe on it (``ctx.curate``); the Review,
+Critics and Versions pages read them.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +30,16 @@ DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
 
 @dataclass
+class CurateView:
+    """How another page shows a recipe on the Curate page: ``show_recipe(recipe, *inputs)`` returns the
+    values of ``outputs`` (the controls, the counts and the table)."""
+
+    show_recipe: Callable[..., list[Any]]
+    inputs: list[Any]
+    outputs: list[Any]
+
+
+@dataclass
 class AppContext:
     """The studio's shared handles, built once by ``app.py`` (or a test) and passed to every page."""
 
@@ -42,8 +54,12 @@ class AppContext:
     #: The only folders whose model, corpus and benchmark paths typed into the studio are read
     #: (``--data-dir``; default: ``data`` beside the export folder). The CLI reads any path.
     data_dirs: list[Path] = field(default_factory=list)
-    #: Components one page publishes for another (set while the app is being built).
-    shared: dict[str, Any] = field(default_factory=dict)
+    #: What the Curate page publishes for the other pages (set while the app is being built; ``None``
+    #: when it is not part of the app).
+    recipe: gr.State | None = None
+    curate: CurateView | None = None
+    #: Each form's browser-side store (``ui.form_state``), made before the tabs.
+    browser_stores: dict[str, gr.BrowserState] = field(default_factory=dict)
     #: The app being built and the tab of the page being rendered (``ui.build_app`` sets them; a page
     #: rendered on its own in a bare ``gr.Blocks`` has no tab).
     blocks: gr.Blocks | None = None
@@ -66,6 +82,19 @@ class AppContext:
         from huggingface_hub.constants import HF_HUB_CACHE
 
         return [*self.data_dirs, Path(HF_HUB_CACHE).expanduser().resolve()]
+
+
+def bind(fn: Callable[..., Any], ctx: AppContext) -> Callable[..., Any]:
+    """``fn`` with the page context as its first argument, for an event: a page's handlers are
+    module-level functions of ``ctx``; Gradio sees the rest of ``fn``'s signature (names, defaults)."""
+
+    @functools.wraps(fn)
+    def handler(*args: Any, **kwargs: Any) -> Any:
+        return fn(ctx, *args, **kwargs)
+
+    signature = inspect.signature(fn)
+    handler.__signature__ = signature.replace(parameters=list(signature.parameters.values())[1:])  # type: ignore[attr-defined]
+    return handler
 
 
 def on_page_load(

@@ -57,7 +57,7 @@ def critics_root(ctx: AppContext) -> Path:
 
 
 def render(ctx: AppContext) -> None:
-    recipe_state = ctx.shared.get("recipe") or gr.State(None)
+    recipe_state = ctx.recipe or gr.State(None)
     cuts = gr.State({})
     gr.Markdown(
         "#### Agreement with your labels\nEach critic against the human labels of the recipe's task (Review "
@@ -107,7 +107,7 @@ def render(ctx: AppContext) -> None:
             raise FormError("Compute agreement first, then pick a critic whose cut reaches the target.")
         bound, value = found[column_value]
         recipe = current_recipe(ctx.engine, recipe_value).with_threshold(bound, column_value, round(value, 3))
-        return ctx.shared["curate"]["show_recipe"](recipe, *view)
+        return ctx.curate.show_recipe(recipe, *view)
 
     def critic_params(folder_value: str, task_value: str) -> dict[str, Any]:
         out = safe_export_path(critics_root(ctx), (folder_value or "").strip())
@@ -134,12 +134,12 @@ def render(ctx: AppContext) -> None:
     )
     train.click(start_training, [folder, task], train_msg, api_name="train_critic")
     score.click(start_scoring, [folder, task], train_msg, api_name="score_with_critic")
-    if "curate" in ctx.shared:
-        curate = ctx.shared["curate"]
+    if ctx.curate is not None:
+        curate = ctx.curate
         use.click(
             use_threshold,
-            [column, cuts, recipe_state, *curate["inputs"]],
-            curate["outputs"],
+            [column, cuts, recipe_state, *curate.inputs],
+            curate.outputs,
             api_name="use_threshold",
         )
     else:

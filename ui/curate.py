@@ -2,7 +2,7 @@
 per-critic attribution and a paged table of kept or rejected pairs with a word diff.
 
 Every move reads the cached in-memory ``ScoreFrame`` (no model, no full-table query) plus one page of pair
-text. The recipe the controls describe is published to the other pages as ``ctx.shared["recipe"]``.
+text. The recipe the controls describe is published to the other pages as ``ctx.recipe``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from curation.stats import page, shown_count, summarize
 from curation.templates import with_templates
 from pipeline.types import TASKS
 from ui.common import default_recipe, semantic_note, user_errors
-from ui.context import AppContext, on_open, on_page_load
+from ui.context import AppContext, CurateView, on_open, on_page_load
 from ui.form_state import browser_store
 from ui.forms import as_int, choice
 from ui.plots import histograms_html
@@ -128,7 +128,7 @@ def render(ctx: AppContext) -> None:
     page_info = gr.Markdown(elem_id="curate-page-info")
     table = gr.HTML(elem_id="curate-table")
     recipe_state = gr.State(None)
-    ctx.shared["recipe"] = recipe_state
+    ctx.recipe = recipe_state
     kept_recipe = browser_store(ctx, "curate")  # the unsaved thresholds survive a reload
 
     outputs = [summary_md, hist_html, critic_table, table, page_number, page_info, recipe_state]
@@ -209,8 +209,4 @@ def render(ctx: AppContext) -> None:
         return None if recipe.hash == default_recipe(get_frame(ctx.engine), recipe.task).hash else value
 
     recipe_state.change(keep, recipe_state, kept_recipe, api_visibility="private", show_progress="hidden")
-    ctx.shared["curate"] = {
-        "show_recipe": show_recipe,
-        "inputs": [which, sort],
-        "outputs": controls + outputs,
-    }
+    ctx.curate = CurateView(show_recipe, [which, sort], controls + outputs)

@@ -70,7 +70,7 @@ def show(ctx: AppContext, queue: dict[str, Any], recipe_value: dict | None) -> l
 
 
 def render(ctx: AppContext) -> None:
-    recipe_state = ctx.shared.get("recipe") or gr.State(None)
+    recipe_state = ctx.recipe or gr.State(None)
     queue_state = gr.State(_empty_queue("random"))
     with gr.Row(equal_height=True):
         mode = gr.Radio(MODES, value="random", label="Queue", scale=3)
