@@ -1,9 +1,12 @@
 """What every studio page gets: the database, the export folder, upload limits and the job worker.
 
 Page convention: each page module in ``ui/`` has ``render(ctx: AppContext) -> None``; ``ui.build_app``
-calls it inside ``with gr.Tab(title):``. A page lays out its components and wires events whose handlers
-are a few lines calling ``curation`` / ``db`` / ``pipeline`` code (which never imports gradio). Every
-event has an ``api_name`` so ``gradio_client`` can do anything the browser can.
+calls it inside ``with gr.Tab(title):`` (``ctx.tab``). A page lays out its components (a ``layout``
+function) and wires events (``render``); its handlers are module-level functions of the context, handed
+it by ``bind``, each a few lines calling ``curation`` / ``db`` / ``pipeline`` code (which never imports
+gradio). Data a page shows loads when it first opens (``on_open``): with the page load for the first page,
+else when its tab is first selected, so opening the studio loads only its first page. Every event has an
+``api_name`` so ``gradio_client`` can do anything the browser can.
 
 Pages that share a value across tabs find it in typed fields: the Curate page publishes the recipe being
 curated (``ctx.recipe``, a ``gr.State``) and how to show another recipe on it (``ctx.curate``); the Review,
