@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         + GATE_DEFAULTS,
     )
     add_db_argument(p)
-    add_flags(p, SCORE)  # --nli, --embedder, --batch-size, --device
+    add_flags(p, SCORE)  # --nli, --embedder, --batch-size, --device, --critic, --parser, --dedup-threshold
     p.add_argument(
         "--gate-min",
         action="append",
@@ -42,25 +42,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=[],
         metavar="NAME=VALUE",
         help="the same for an upper bound, e.g. rouge_l=0.95 or length=none",
-    )
-    p.add_argument(
-        "--critic",
-        default=None,
-        metavar="DIR",
-        help="a learned critic's folder (`impossible critic train`): writes its p(accept) into `learned`",
-    )
-    p.add_argument(
-        "--parser",
-        default="auto",
-        metavar="auto|link-grammar|none",
-        help="constituency parser for the ted critic: 'auto' (link-grammar when installed, default), "
-        "'link-grammar' (an error when missing) or 'none'",
-    )
-    p.add_argument(
-        "--dedup-threshold",
-        type=float,
-        default=0.75,
-        help="mutual entailment (or cosine without NLI) at which two sentences are the same (default 0.75)",
     )
     p.add_argument(
         "--background",

@@ -136,7 +136,7 @@ GENERATE: tuple[Param, ...] = (
     Param("round", 0, "self-distillation round recorded on every row", int, 0, 1000),
 )
 
-# ---- score (the fields the studio's form and preview share with the CLI) ------------------------------
+# ---- score (the pre-gate's --gate-min / --gate-max, repeatable NAME=VALUE pairs, are cli/score_cmds.py's) --
 SCORE: tuple[Param, ...] = (
     Param(
         "nli",
@@ -153,6 +153,27 @@ SCORE: tuple[Param, ...] = (
     ),  # fmt: skip
     Param("batch_size", 512, "pairs per committed batch", int, 1, 100_000, cli_default=512),
     Param("device", "auto", "auto (CUDA when present), cpu, cuda, cuda:1, ...", cli_default="auto"),
+    Param(
+        "critic",
+        None,
+        "a learned critic's folder (`impossible critic train`): writes its p(accept) into `learned`",
+        metavar="DIR",
+    ),  # fmt: skip
+    Param(
+        "parser",
+        "auto",
+        "constituency parser for the ted critic: 'auto' (link-grammar when installed), "
+        "'link-grammar' (an error when missing) or 'none'",
+        metavar="auto|link-grammar|none",
+        cli_default="auto",
+    ),  # fmt: skip
+    Param(
+        "dedup_threshold",
+        0.75,
+        "mutual entailment (or cosine without NLI) at which two sentences are the same",
+        float,
+        cli_default=0.75,
+    ),  # fmt: skip
 )
 
 # ---- train ----------------------------------------------------------------------------------------------
