@@ -82,7 +82,9 @@ def fill(path: Path, n: int, seed: int = 0) -> None:
     connect(f"sqlite:///{path}").dispose()
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA synchronous=OFF")
-    columns = "task, pair_key, source, target, origin, round, " + ", ".join(SCORE_COLUMNS) + ", dedup_group"
+    # the six scores drawn above; later score columns (learned critic, tree edit distance) stay NULL
+    drawn = ("length_ratio", "rouge_l", "numbers_ok", "embed_cosine", "nli_forward", "nli_backward")
+    columns = "task, pair_key, source, target, origin, round, " + ", ".join(drawn) + ", dedup_group"
     marks = ", ".join("?" * 13)
     for rows in synthetic_rows(n, seed):
         conn.executemany(f"INSERT INTO pairs ({columns}) VALUES ({marks})", rows)

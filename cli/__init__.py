@@ -16,10 +16,7 @@ import sys
 from sqlalchemy.exc import SQLAlchemyError
 
 from db import DEFAULT_URL, DatabaseError, describe_error, resolve_url
-
-#: The database URL when ``--db`` is not given (the studio hands it to its worker this way, so a
-#: password never appears in a process list).
-DB_ENV = "IMPOSSIBLE_DB"
+from db.engine import DB_ENV  # the database URL when ``--db`` is not given
 
 
 def add_db_argument(parser: argparse.ArgumentParser) -> None:

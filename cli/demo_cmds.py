@@ -7,9 +7,8 @@ import time
 from pathlib import Path
 
 from cli import add_db_argument
+from cli.submit import exit_code, submit
 from db import connect
-from db import jobs as job_rows
-from pipeline import runner
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,15 +27,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_demo)
 
 
-def _run(engine, kind: str, params: dict) -> None:
+def _run(engine, db_url: str, kind: str, params: dict) -> str:
+    """Run one job here through the CLI's one submit path; print how long it took; return its status."""
     started = time.perf_counter()
-    job_id = job_rows.submit(engine, kind, params)
-    print(f"[{kind}] job {job_id} ...", flush=True)
-    status = runner.run_job(engine, job_id)
-    row = job_rows.get(engine, job_id)
+    print(f"[{kind}] ...", flush=True)
+    job_id, status = submit(engine, db_url, kind, params, background=False)
     print(f"[{kind}] job {job_id} {status} in {time.perf_counter() - started:.0f}s", flush=True)
-    if status != "done":
-        raise runner.UserError(f"{kind} job {job_id} {status}: {(row['error'] or '').splitlines()[0]}")
+    return status
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -45,8 +42,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from curation.stats import stats_report
 
     engine = connect(args.db)
-    _run(
+    status = _run(
         engine,
+        args.db,
         "generate",
         {
             "teacher": "embedded",
@@ -56,7 +54,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "seed": args.seed,
         },
     )
-    _run(engine, "score", {"nli": None, "embedder": "embedded"})
+    if status == "done":
+        status = _run(engine, args.db, "score", {"nli": None, "embedder": "embedded"})
+    if status != "done":
+        return exit_code(status)
     print()
     print(stats_report(engine))
     recipe = default_recipe(engine, args.task)

@@ -7,8 +7,10 @@ from typing import Any
 
 from cli import add_db_argument
 from cli.executor_args import add_executor_arguments, check_ray_reachable, executor_params
+from cli.submit import exit_code, submit
 from db import connect, display_url
 from db import jobs as job_rows
+from pipeline.params import SCORE, add_flags
 
 GATE_DEFAULTS = (
     "Pre-gate (pairs failing it get no model score): paraphrase 0.5 <= length_ratio <= 2.0 and "
@@ -26,18 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         + GATE_DEFAULTS,
     )
     add_db_argument(p)
-    p.add_argument(
-        "--nli",
-        default=None,
-        metavar="ID_OR_PATH",
-        help="NLI classifier (hub id or folder), e.g. alisawuffles/roberta-large-wanli (default: none)",
-    )
-    p.add_argument(
-        "--embedder",
-        default="embedded",
-        metavar="embedded|ID|none",
-        help="sentence embedder: 'embedded' (all-MiniLM-L6-v2, default), a hub id or folder, or 'none'",
-    )
+    add_flags(p, SCORE)  # --nli, --embedder, --batch-size, --device, --critic, --parser, --dedup-threshold
     p.add_argument(
         "--gate-min",
         action="append",
@@ -52,27 +43,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=[],
         metavar="NAME=VALUE",
         help="the same for an upper bound, e.g. rouge_l=0.95 or length=none",
-    )
-    p.add_argument(
-        "--critic",
-        default=None,
-        metavar="DIR",
-        help="a learned critic's folder (`impossible critic train`): writes its p(accept) into `learned`",
-    )
-    p.add_argument(
-        "--parser",
-        default="auto",
-        metavar="auto|link-grammar|none",
-        help="constituency parser for the ted critic: 'auto' (link-grammar when installed, default), "
-        "'link-grammar' (an error when missing) or 'none'",
-    )
-    p.add_argument("--batch-size", type=int, default=512, help="pairs per committed batch (default 512)")
-    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1, ...")
-    p.add_argument(
-        "--dedup-threshold",
-        type=float,
-        default=0.75,
-        help="mutual entailment (or cosine without NLI) at which two sentences are the same (default 0.75)",
     )
     add_executor_arguments(p)
     p.add_argument(
@@ -124,22 +94,13 @@ def score_params(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from pipeline import runner
-
     params = score_params(args)
     if not args.background:
         check_ray_reachable(params)
     engine = connect(args.db)
-    job_id = job_rows.submit(engine, "score", params)
-    print(f"job {job_id}", flush=True)
-    if args.background:
-        shown = display_url(args.db)
-        print(f"queued; `impossible worker --db {shown}` runs it, `impossible jobs --db {shown}` shows it")
-        return 0
-    status = runner.run_job(engine, job_id)
-    row = job_rows.get(engine, job_id)
-    print(f"job {job_id}: {status} ({row['progress_done']} pair-stage(s) scored)")
-    if status != "done":
-        print(f"error: {(row['error'] or '').splitlines()[0] if row['error'] else status}")
-        return 1
-    return 0
+    job_id, status = submit(engine, args.db, "score", params, background=args.background)
+    if status == "queued":
+        print(f"`impossible jobs --db {display_url(args.db)}` shows its progress")
+    if status == "done":
+        print(f"job {job_id}: done ({job_rows.get(engine, job_id)['progress_done']} pair-stage(s) scored)")
+    return exit_code(status)

@@ -17,6 +17,9 @@ from db.migrations import migrate
 from db.values import dumps_strict
 
 DEFAULT_URL = "sqlite:///studio.db"
+#: The database URL when ``--db`` is not given (the studio hands it to its worker this way, so a
+#: password never appears in a process list).
+DB_ENV = "IMPOSSIBLE_DB"
 
 
 class DatabaseError(RuntimeError):

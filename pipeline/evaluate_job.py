@@ -38,6 +38,26 @@ DEFAULTS: dict[str, Any] = {
     "untrained": False,
     "device": None,
 }
+#: The metrics a results table shows (CLI and studio), in order: (key, column label).
+TABLE_METRICS = (
+    ("ibleu", "iBLEU"),
+    ("bleu", "BLEU"),
+    ("bleu_to_source", "BLEU-src"),
+    ("rouge1", "R-1"),
+    ("rouge2", "R-2"),
+    ("rougeL", "R-L"),
+    ("bertscore_f1", "BERTSc*"),
+    ("bert_ibleu", "BERT-iBLEU*"),
+    ("self_bleu", "self-BLEU"),
+    ("ted_r", "TED-R"),
+)
+
+
+def format_metric(metrics: dict[str, Any], key: str) -> str:
+    value = metrics.get(key)
+    return f"{value:.2f}" if isinstance(value, (int, float)) else "-"
+
+
 SELF_BLEU_SAMPLING = {"sample": True, "top_p": 0.9, "temperature": 0.7}
 
 

@@ -1,5 +1,6 @@
-"""The one validation of a ``generate`` job's parameters, with lower and upper bounds, used at submit by the
-CLI and the studio and again by the job when it starts.
+"""The one validation of a ``generate`` job's parameters against their spec (``pipeline.params.GENERATE``:
+defaults, lower and upper bounds), used at submit by the CLI and the studio and again by the job when it
+starts.
 
 ``validate_params`` is cheap (no file is read) so the studio can run it on every keystroke for its command
 preview; ``validate_submission`` also reads the corpus, so an empty, malformed or binary one is refused
@@ -17,46 +18,20 @@ from db.types import TASKS
 from db.values import storable_problem
 from pipeline.executor import DEFAULTS as EXECUTOR_DEFAULTS
 from pipeline.executor import validate_executor
+from pipeline.params import GENERATE, defaults
 from pipeline.runner import UserError
 from pipeline.types import BACKENDS
 
-DEFAULTS: dict[str, Any] = {
-    "teacher": "embedded",
-    "task": "paraphrase",
-    "contexts": 20,  # how many to sample; with a corpus, the most to use (None: all of it)
-    "corpus": None,
-    "samples": 16,
-    "temperature": 0.5,
-    "top_p": 0.9,
-    "top_k": 50,
-    "no_repeat_ngram_size": 3,
-    "max_new_tokens": 60,
-    "context_temperature": 1.0,
-    "seed": 0,
-    "device": "auto",
-    "backend": "auto",  # teacher decoding: auto | torch | ctranslate2 | vllm (``pipeline.backends``)
-    "batch_contexts": 4,
-    "round": 0,
-    **EXECUTOR_DEFAULTS,  # executor, ray_address, ray_workers (``pipeline.executor``)
-}
-
-#: name -> (smallest, largest) whole number. ``seed + context index`` is stored in a 32-bit column, so
-#: the largest seed plus the most contexts stays below 2**31.
+#: Every parameter's default, and its bounds below, come from the one spec (``pipeline.params.GENERATE``);
+#: the executor's three keys from ``pipeline.executor``.
+DEFAULTS: dict[str, Any] = {**defaults(GENERATE), **EXECUTOR_DEFAULTS}
+#: name -> (smallest, largest) whole number.
 WHOLE_NUMBERS: dict[str, tuple[int, int]] = {
-    "contexts": (1, 10_000_000),
-    "samples": (2, 1000),  # a pair needs two samples
-    "max_new_tokens": (1, 2048),
-    "batch_contexts": (1, 1024),
-    "no_repeat_ngram_size": (0, 32),  # 0 = off
-    "top_k": (0, 100_000),  # 0 = off
-    "seed": (0, 2_000_000_000),
-    "round": (0, 1000),
+    p.name: (int(p.low), int(p.high)) for p in GENERATE if p.kind is int and p.low is not None
 }
-#: name -> (smallest, largest) number; a temperature near 0 overflows the logits, above 5 is noise.
+#: name -> (smallest, largest) number.
 NUMBERS: dict[str, tuple[float, float]] = {
-    "temperature": (0.01, 5.0),
-    "context_temperature": (0.01, 5.0),
-    "top_p": (0.01, 1.0),
+    p.name: (p.low, p.high) for p in GENERATE if p.kind is float and p.low is not None
 }
 DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d{1,2})?")
 MAX_SPEC_CHARS = 1000

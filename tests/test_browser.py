@@ -71,9 +71,7 @@ def studio_ctx(engine, db_url, tmp_path, tiny_seq2seq):
 
         run_job(engine, job_rows.submit(engine, "score", {"embedder": "embedded", "batch_size": 64}))
     _train_and_evaluate_a_tiny_student(engine, tiny_seq2seq, tmp_path)
-    ctx = AppContext(db_url=db_url, engine=engine, export_dir=tmp_path / "exports")
-    ctx.shared["student"] = tiny_seq2seq
-    return ctx
+    return AppContext(db_url=db_url, engine=engine, export_dir=tmp_path / "exports")
 
 
 def _train_and_evaluate_a_tiny_student(engine, student, tmp_path) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import gradio as gr
 
 from ui import critics, curate, evaluate, generate, review, train, versions
-from ui.context import AppContext
+from ui.context import AppContext, load_all_at_once
 from ui.form_state import make_stores
 
 #: (tab title, page module) in the order the tabs appear.
@@ -52,13 +52,16 @@ def load_pages() -> list[tuple[str, ModuleType]]:
 def build_app(ctx: AppContext) -> gr.Blocks:
     """The whole studio as one ``gr.Blocks``; launch it with ``launch_options(ctx)``."""
     with gr.Blocks(title=TITLE) as app:
-        ctx.shared["blocks"] = app
+        ctx.blocks = app
         make_stores(ctx)  # what the browser keeps of each form, outside the tabs (see ui.form_state)
         gr.Markdown(f"## {TITLE}")
         with gr.Tabs():
-            for title, module in load_pages():
-                with gr.Tab(title, id=title.lower()):
+            for index, (title, module) in enumerate(load_pages()):
+                with gr.Tab(title, id=title.lower()) as tab:
+                    ctx.tab, ctx.first_page = tab, index == 0
                     module.render(ctx)
+        ctx.tab, ctx.first_page = None, True
+        load_all_at_once(ctx)
     calm_idle_queue(app)
     return app
 

@@ -7,6 +7,7 @@ the ``learned`` column). Handlers only call ``curation.agreement`` and queue job
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import gradio as gr
@@ -17,7 +18,7 @@ from db import jobs as job_rows
 from db.types import TASKS
 from pipeline.critic_job import check_params
 from ui.common import current_recipe, user_errors
-from ui.context import AppContext
+from ui.context import AppContext, bind
 from ui.forms import FormError, as_float, choice
 from ui.plots import agreement_curves_html
 
@@ -56,8 +57,59 @@ def critics_root(ctx: AppContext) -> Path:
     return root
 
 
-def render(ctx: AppContext) -> None:
-    recipe_state = ctx.shared.get("recipe") or gr.State(None)
+@user_errors
+def compute_agreement(ctx: AppContext, target_value: Any, recipe_value: dict | None) -> list[Any]:
+    goal = as_float(target_value, "Target precision", low=0.01, high=1.0)
+    recipe = current_recipe(ctx.engine, recipe_value)
+    rows = agreement(ctx.engine, recipe, target=goal)
+    found = {
+        r["column"]: [r["target_bound"], r["target_threshold"]]
+        for r in rows
+        if r["target_threshold"] is not None
+    }
+    head = f"**{rows[0]['labelled']:,}** labelled {recipe.task} pairs · recipe `{recipe.hash}`"
+    first = next(iter(found), None)
+    plots_html = agreement_curves_html(curves(ctx.engine, recipe))
+    return [head, agreement_rows(rows), plots_html, found, gr.Dropdown(choices=list(found), value=first)]
+
+
+@user_errors
+def use_threshold(
+    ctx: AppContext, column_value: str, found: dict, recipe_value: dict | None, *view: Any
+) -> list[Any]:
+    if not column_value or column_value not in (found or {}):
+        raise FormError("Compute agreement first, then pick a critic whose cut reaches the target.")
+    bound, value = found[column_value]
+    recipe = current_recipe(ctx.engine, recipe_value).with_threshold(bound, column_value, round(value, 3))
+    return ctx.curate.show_recipe(recipe, *view)
+
+
+def critic_params(ctx: AppContext, folder_value: str, task_value: str) -> dict[str, Any]:
+    out = safe_export_path(critics_root(ctx), (folder_value or "").strip())
+    params = {"out": str(out), "task": choice(task_value, "Task", TASKS)}
+    try:
+        check_params(params)
+    except Exception as exc:  # UserError
+        raise FormError(str(exc)) from None
+    return params
+
+
+@user_errors
+def start_training(ctx: AppContext, folder_value: str, task_value: str) -> str:
+    job = job_rows.submit(ctx.engine, "critic", critic_params(ctx, folder_value, task_value))
+    return f"Queued critic job **{job}**; when it is done, press *Score pairs with this critic*."
+
+
+@user_errors
+def start_scoring(ctx: AppContext, folder_value: str, task_value: str) -> str:
+    params = critic_params(ctx, folder_value, task_value)
+    job = job_rows.submit(ctx.engine, "score", {"critic": params["out"]})
+    return f"Queued score job **{job}**: it fills `learned` for every pair that lacks it."
+
+
+def layout(ctx: AppContext) -> SimpleNamespace:
+    """The page's components, by name."""
+    recipe_state = ctx.recipe or gr.State(None)
     cuts = gr.State({})
     gr.Markdown(
         "#### Agreement with your labels\nEach critic against the human labels of the recipe's task (Review "
@@ -85,62 +137,27 @@ def render(ctx: AppContext) -> None:
         train = gr.Button("Train a critic from my labels", variant="primary", scale=1)
         score = gr.Button("Score pairs with this critic", scale=1)
     train_msg = gr.Markdown()
+    return SimpleNamespace(**{k: v for k, v in locals().items() if k != "ctx"})
 
-    @user_errors
-    def compute_agreement(target_value: Any, recipe_value: dict | None) -> list[Any]:
-        goal = as_float(target_value, "Target precision", low=0.01, high=1.0)
-        recipe = current_recipe(ctx.engine, recipe_value)
-        rows = agreement(ctx.engine, recipe, target=goal)
-        found = {
-            r["column"]: [r["target_bound"], r["target_threshold"]]
-            for r in rows
-            if r["target_threshold"] is not None
-        }
-        head = f"**{rows[0]['labelled']:,}** labelled {recipe.task} pairs · recipe `{recipe.hash}`"
-        first = next(iter(found), None)
-        plots_html = agreement_curves_html(curves(ctx.engine, recipe))
-        return [head, agreement_rows(rows), plots_html, found, gr.Dropdown(choices=list(found), value=first)]
 
-    @user_errors
-    def use_threshold(column_value: str, found: dict, recipe_value: dict | None, *view: Any) -> list[Any]:
-        if not column_value or column_value not in (found or {}):
-            raise FormError("Compute agreement first, then pick a critic whose cut reaches the target.")
-        bound, value = found[column_value]
-        recipe = current_recipe(ctx.engine, recipe_value).with_threshold(bound, column_value, round(value, 3))
-        return ctx.shared["curate"]["show_recipe"](recipe, *view)
+def render(ctx: AppContext) -> None:
+    ui = layout(ctx)
 
-    def critic_params(folder_value: str, task_value: str) -> dict[str, Any]:
-        out = safe_export_path(critics_root(ctx), (folder_value or "").strip())
-        params = {"out": str(out), "task": choice(task_value, "Task", TASKS)}
-        try:
-            check_params(params)
-        except Exception as exc:  # UserError
-            raise FormError(str(exc)) from None
-        return params
-
-    @user_errors
-    def start_training(folder_value: str, task_value: str) -> str:
-        job = job_rows.submit(ctx.engine, "critic", critic_params(folder_value, task_value))
-        return f"Queued critic job **{job}**; when it is done, press *Score pairs with this critic*."
-
-    @user_errors
-    def start_scoring(folder_value: str, task_value: str) -> str:
-        params = critic_params(folder_value, task_value)
-        job = job_rows.submit(ctx.engine, "score", {"critic": params["out"]})
-        return f"Queued score job **{job}**: it fills `learned` for every pair that lacks it."
-
-    compute.click(
-        compute_agreement, [target, recipe_state], [summary, table, plots, cuts, column], api_name="agreement"
+    ui.compute.click(
+        bind(compute_agreement, ctx),
+        [ui.target, ui.recipe_state],
+        [ui.summary, ui.table, ui.plots, ui.cuts, ui.column],
+        api_name="agreement",
     )
-    train.click(start_training, [folder, task], train_msg, api_name="train_critic")
-    score.click(start_scoring, [folder, task], train_msg, api_name="score_with_critic")
-    if "curate" in ctx.shared:
-        curate = ctx.shared["curate"]
-        use.click(
-            use_threshold,
-            [column, cuts, recipe_state, *curate["inputs"]],
-            curate["outputs"],
+    ui.train.click(bind(start_training, ctx), [ui.folder, ui.task], ui.train_msg, api_name="train_critic")
+    ui.score.click(bind(start_scoring, ctx), [ui.folder, ui.task], ui.train_msg, api_name="score_with_critic")
+    if ctx.curate is not None:
+        curate = ctx.curate
+        ui.use.click(
+            bind(use_threshold, ctx),
+            [ui.column, ui.cuts, ui.recipe_state, *curate.inputs],
+            curate.outputs,
             api_name="use_threshold",
         )
     else:
-        use.visible = False
+        ui.use.visible = False

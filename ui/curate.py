@@ -2,12 +2,13 @@
 per-critic attribution and a paged table of kept or rejected pairs with a word diff.
 
 Every move reads the cached in-memory ``ScoreFrame`` (no model, no full-table query) plus one page of pair
-text. The recipe the controls describe is published to the other pages as ``ctx.shared["recipe"]``.
+text. The recipe the controls describe is published to the other pages as ``ctx.recipe``.
 """
 
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 from typing import Any
 
 import gradio as gr
@@ -19,7 +20,7 @@ from curation.stats import page, shown_count, summarize
 from curation.templates import with_templates
 from db.types import TASKS
 from ui.common import default_recipe, semantic_note, user_errors
-from ui.context import AppContext
+from ui.context import AppContext, CurateView, bind, on_open, on_page_load
 from ui.form_state import browser_store
 from ui.forms import as_int, choice
 from ui.plots import histograms_html
@@ -83,7 +84,62 @@ def saved_recipe(engine: Any, saved: Any, task: str) -> Recipe:
     return default_recipe(get_frame(engine), task)
 
 
-def render(ctx: AppContext) -> None:
+#: How many recipe controls the page has (task, dedup, numbers, then a switch and a slider per threshold).
+N_CONTROLS = 3 + 2 * len(THRESHOLDS)
+
+
+@user_errors
+def update(ctx: AppContext, *values: Any) -> list[Any]:
+    """The view for the controls' values followed by which, sort, page number and the search."""
+    recipe = recipe_from_controls(values[:N_CONTROLS])
+    which_value, sort_value, number, *search_value = values[N_CONTROLS:]
+    return curate_view(ctx, recipe, which_value, sort_value, number, *search_value)
+
+
+def step(ctx: AppContext, delta: int) -> Any:
+    """``update`` on the page ``delta`` pages on."""
+    return lambda *values: update(ctx, *values[:-2], as_int(values[-2] or 1, "Page") + delta, values[-1])
+
+
+@user_errors
+def reset_recipe(
+    ctx: AppContext, task_value: str, which_value: str, sort_value: str, search_value: str = ""
+) -> list[Any]:
+    recipe = default_recipe(get_frame(ctx.engine), choice(task_value, "Task", TASKS))
+    return controls_from_recipe(recipe) + curate_view(ctx, recipe, which_value, sort_value, 1, search_value)
+
+
+@user_errors
+def open_curate(
+    ctx: AppContext, task_value: str, which_value: str, sort_value: str, saved: Any = None
+) -> list[Any]:
+    """On opening the page: the thresholds the browser kept from the last visit, else the default recipe."""
+    recipe = saved_recipe(ctx.engine, saved, choice(task_value, "Task", TASKS))
+    return controls_from_recipe(recipe) + curate_view(ctx, recipe, which_value, sort_value, 1)
+
+
+def show_recipe(ctx: AppContext, recipe: Recipe, which_value: str, sort_value: str) -> list[Any]:
+    """Values for ``controls + outputs`` showing ``recipe`` (used by the Versions and Critics pages)."""
+    return controls_from_recipe(recipe) + curate_view(ctx, recipe, which_value, sort_value, 1)
+
+
+def kept(ctx: AppContext, saved: Any) -> Any:
+    """At page load, the recipe the browser kept, for the Review and Versions pages to use before
+    Curate is opened (nothing kept: they use the default recipe, as Curate would)."""
+    return saved_recipe(ctx.engine, saved, "paraphrase").to_dict() if isinstance(saved, dict) else gr.skip()
+
+
+def keep(ctx: AppContext, value: Any) -> Any:
+    """What the browser keeps: the recipe, or nothing while it is the default one (so the default
+    follows the data, e.g. NLI thresholds once an NLI model has scored the pairs)."""
+    if not value:
+        return None
+    recipe = Recipe.from_dict(value)
+    return None if recipe.hash == default_recipe(get_frame(ctx.engine), recipe.task).hash else value
+
+
+def layout(ctx: AppContext) -> SimpleNamespace:
+    """The page's components, by name; ``controls`` are the recipe's (task, switches, sliders)."""
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=340):
             gr.Markdown("#### Critics")
@@ -128,38 +184,30 @@ def render(ctx: AppContext) -> None:
     page_info = gr.Markdown(elem_id="curate-page-info")
     table = gr.HTML(elem_id="curate-table")
     recipe_state = gr.State(None)
-    ctx.shared["recipe"] = recipe_state
     kept_recipe = browser_store(ctx, "curate")  # the unsaved thresholds survive a reload
+    return SimpleNamespace(
+        **{k: v for k, v in locals().items() if k not in ("ctx", "t", "enabled", "slider")}
+    )
 
-    outputs = [summary_md, hist_html, critic_table, table, page_number, page_info, recipe_state]
 
-    @user_errors
-    def update(*values: Any) -> list[Any]:
-        recipe = recipe_from_controls(values[: len(controls)])
-        which_value, sort_value, number, *search_value = values[len(controls) :]
-        return curate_view(ctx, recipe, which_value, sort_value, number, *search_value)
-
-    @user_errors
-    def reset_recipe(task_value: str, which_value: str, sort_value: str, search_value: str = "") -> list[Any]:
-        recipe = default_recipe(get_frame(ctx.engine), choice(task_value, "Task", TASKS))
-        return controls_from_recipe(recipe) + curate_view(
-            ctx, recipe, which_value, sort_value, 1, search_value
-        )
-
-    @user_errors
-    def open_curate(task_value: str, which_value: str, sort_value: str, saved: Any = None) -> list[Any]:
-        """On page load: the thresholds the browser kept from the last visit, else the default recipe."""
-        recipe = saved_recipe(ctx.engine, saved, choice(task_value, "Task", TASKS))
-        return controls_from_recipe(recipe) + curate_view(ctx, recipe, which_value, sort_value, 1)
-
-    def show_recipe(recipe: Recipe, which_value: str, sort_value: str) -> list[Any]:
-        """Values for ``controls + outputs`` showing ``recipe`` (used by the Versions page's "load")."""
-        return controls_from_recipe(recipe) + curate_view(ctx, recipe, which_value, sort_value, 1)
-
-    view_inputs = [*controls, which, sort, page_number, search]
+def render(ctx: AppContext) -> None:
+    ui = layout(ctx)
+    controls = ui.controls
+    ctx.recipe = ui.recipe_state
+    outputs = [
+        ui.summary_md,
+        ui.hist_html,
+        ui.critic_table,
+        ui.table,
+        ui.page_number,
+        ui.page_info,
+        ui.recipe_state,
+    ]
+    view_inputs = [*controls, ui.which, ui.sort, ui.page_number, ui.search]
     gr.on(
-        [c.input for c in controls[1:]] + [which.change, sort.change, page_number.submit, search.submit],
-        update,
+        [c.input for c in controls[1:]]
+        + [ui.which.change, ui.sort.change, ui.page_number.submit, ui.search.submit],
+        bind(update, ctx),
         inputs=view_inputs,
         outputs=outputs,
         api_name="curate",
@@ -167,45 +215,17 @@ def render(ctx: AppContext) -> None:
         trigger_mode="always_last",
         show_progress="hidden",
     )
-
-    def step(delta: int) -> Any:
-        return lambda *values: update(*values[:-2], as_int(values[-2] or 1, "Page") + delta, values[-1])
-
-    prev_btn.click(step(-1), view_inputs, outputs, api_name="curate_prev_page", preprocess=False)
-    next_btn.click(step(+1), view_inputs, outputs, api_name="curate_next_page", preprocess=False)
-    reset.click(
-        reset_recipe,
-        [task, which, sort, search],
-        controls + outputs,
-        api_name="reset_recipe",
-        preprocess=False,
-    )
-    ctx.shared["blocks"].load(
-        open_curate,
-        [task, which, sort, kept_recipe],
-        controls + outputs,
-        api_name="load_curate",
-        preprocess=False,
-    )
-    task.input(
-        reset_recipe,
-        [task, which, sort, search],
-        controls + outputs,
-        api_name="curate_task",
-        preprocess=False,
-    )
-
-    def keep(value: Any) -> Any:
-        """What the browser keeps: the recipe, or nothing while it is the default one (so the default
-        follows the data, e.g. NLI thresholds once an NLI model has scored the pairs)."""
-        if not value:
-            return None
-        recipe = Recipe.from_dict(value)
-        return None if recipe.hash == default_recipe(get_frame(ctx.engine), recipe.task).hash else value
-
-    recipe_state.change(keep, recipe_state, kept_recipe, api_visibility="private", show_progress="hidden")
-    ctx.shared["curate"] = {
-        "show_recipe": show_recipe,
-        "inputs": [which, sort],
-        "outputs": controls + outputs,
-    }
+    ui.prev_btn.click(step(ctx, -1), view_inputs, outputs, api_name="curate_prev_page", preprocess=False)
+    ui.next_btn.click(step(ctx, +1), view_inputs, outputs, api_name="curate_next_page", preprocess=False)
+    reset_inputs = [ui.task, ui.which, ui.sort, ui.search]
+    ui.reset.click(bind(reset_recipe, ctx), reset_inputs, controls + outputs, api_name="reset_recipe",
+                   preprocess=False)  # fmt: skip
+    on_open(ctx, bind(open_curate, ctx), [ui.task, ui.which, ui.sort, ui.kept_recipe], controls + outputs,
+            api_name="load_curate", preprocess=False)  # fmt: skip
+    if not ctx.first_page:
+        on_page_load(ctx, bind(kept, ctx), [ui.kept_recipe], [ui.recipe_state])
+    ui.task.input(bind(reset_recipe, ctx), reset_inputs, controls + outputs, api_name="curate_task",
+                  preprocess=False)  # fmt: skip
+    ui.recipe_state.change(bind(keep, ctx), ui.recipe_state, ui.kept_recipe, api_visibility="private",
+                           show_progress="hidden")  # fmt: skip
+    ctx.curate = CurateView(bind(show_recipe, ctx), [ui.which, ui.sort], controls + outputs)

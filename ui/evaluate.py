@@ -5,17 +5,19 @@ same rows, and read the per-example outputs with their scores.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import gradio as gr
 import pandas as pd
 
-from cli.student_cmds import TABLE_METRICS, evaluate_command, format_metric
 from db import jobs as job_rows
 from db import runs
 from models.benchmarks import FORMATS
+from pipeline.evaluate_job import TABLE_METRICS, format_metric
+from pipeline.params import EVALUATE, evaluate_command
 from ui.common import user_errors
-from ui.context import AppContext
+from ui.context import AppContext, bind, on_open
 from ui.form_state import remember
 from ui.forms import FormError, as_float, as_int, confined_path, optional_int, unset
 from ui.job_forms import command_preview
@@ -57,6 +59,9 @@ RESULT_WIDTHS = [
 ]
 EXAMPLE_WIDTHS = ["5%", "22%", "22%", "22%", "7%", "8%", "7%", "7%"]
 
+#: The form checks its fields against the evaluate spec (the bounds the CLI documents).
+E = {p.name: p for p in EVALUATE}
+
 
 def form_params(run_id, benchmark, fmt, limit, alpha, samples, *, roots=None) -> dict[str, Any]:
     """Job parameters from the form, or a ``FormError`` naming the bad field. With ``roots`` (the
@@ -72,12 +77,14 @@ def form_params(run_id, benchmark, fmt, limit, alpha, samples, *, roots=None) ->
     if fmt not in FORMATS:
         raise FormError(f"Format must be one of {', '.join(FORMATS)}, not {fmt!r}.")
     return {
-        "run": as_int(run_id, "Run", low=1),
+        "run": as_int(run_id, "Run", low=E["run"].low),
         "benchmark": path,
         "format": fmt,
-        "limit": None if unset(limit) else optional_int(limit, "Limit", low=1),
-        "alpha": as_float(alpha, "alpha", low=0.0, high=1.0),
-        "samples": as_int(samples or 0, "Samples for self-BLEU", low=0, high=50),
+        "limit": None if unset(limit) else optional_int(limit, "Limit", low=E["limit"].low),
+        "alpha": as_float(alpha, "alpha", low=E["alpha"].low, high=E["alpha"].high),
+        "samples": as_int(
+            samples or 0, "Samples for self-BLEU", low=E["samples"].low, high=E["samples"].high
+        ),
     }
 
 
@@ -106,7 +113,43 @@ def examples_update(frame: pd.DataFrame) -> Any:
     return gr.Dataframe(value=None, headers=list(frame.columns) or EXAMPLE_HEADERS)
 
 
-def render(ctx: AppContext) -> None:
+def pick_evaluation(evt: gr.SelectData, rows: Any) -> Any:
+    row_index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+    return rows.iloc[row_index, 0] if hasattr(rows, "iloc") else rows[row_index][0]
+
+
+def preview(ctx: AppContext, *values: Any) -> str:
+    return command_preview(
+        lambda: form_params(*values, roots=ctx.data_dirs), lambda p: evaluate_command(ctx.db_url, p)
+    )
+
+
+@user_errors
+def start_evaluation(ctx: AppContext, *values: Any) -> list[Any]:
+    params = form_params(*values, roots=ctx.data_dirs)
+    run = runs.get_run(ctx.engine, params["run"])
+    if run is None or run["status"] != "done":
+        raise FormError(f"Run {params['run']} has not finished training; evaluate a finished run.")
+    job = job_rows.submit(ctx.engine, "evaluate", params)
+    return [f"Queued evaluation job **{job}**; results appear in the table when it finishes.",
+            results_table(ctx.engine)]  # fmt: skip
+
+
+@user_errors
+def show_examples(ctx: AppContext, evaluation_id: Any) -> Any:
+    return examples_update(examples_frame(ctx.engine, optional_int(evaluation_id, "Evaluation", low=1)))
+
+
+def load_page(ctx: AppContext) -> list[Any]:
+    choices = [c for c in run_choices(ctx.engine) if "· done" in c[0]]
+    return [
+        gr.Dropdown(choices=choices, value=choices[0][1] if choices else None),
+        results_table(ctx.engine),
+    ]
+
+
+def layout(ctx: AppContext) -> SimpleNamespace:
+    """The page's components, by name."""
     with gr.Row(equal_height=False):
         with gr.Column(scale=1):
             gr.Markdown("#### Evaluate a run")
@@ -150,51 +193,32 @@ def render(ctx: AppContext) -> None:
         elem_classes="id-grid",
         elem_id="evaluation-examples",
     )
+    return SimpleNamespace(**{k: v for k, v in locals().items() if k != "ctx"})
 
-    fields = [run_pick, benchmark, fmt, limit, alpha, samples]
 
-    def preview(*values: Any) -> str:
-        return command_preview(
-            lambda: form_params(*values, roots=ctx.data_dirs), lambda p: evaluate_command(ctx.db_url, p)
-        )
-
-    @user_errors
-    def start_evaluation(*values: Any) -> list[Any]:
-        params = form_params(*values, roots=ctx.data_dirs)
-        run = runs.get_run(ctx.engine, params["run"])
-        if run is None or run["status"] != "done":
-            raise FormError(f"Run {params['run']} has not finished training; evaluate a finished run.")
-        job = job_rows.submit(ctx.engine, "evaluate", params)
-        return [f"Queued evaluation job **{job}**; results appear in the table when it finishes.",
-                results_table(ctx.engine)]  # fmt: skip
-
-    @user_errors
-    def show_examples(evaluation_id: Any) -> Any:
-        return examples_update(examples_frame(ctx.engine, optional_int(evaluation_id, "Evaluation", low=1)))
-
-    def pick_evaluation(evt: gr.SelectData, rows: Any) -> Any:
-        row_index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-        return rows.iloc[row_index, 0] if hasattr(rows, "iloc") else rows[row_index][0]
-
-    def load_page() -> list[Any]:
-        choices = [c for c in run_choices(ctx.engine) if "· done" in c[0]]
-        return [
-            gr.Dropdown(choices=choices, value=choices[0][1] if choices else None),
-            results_table(ctx.engine),
-        ]
+def render(ctx: AppContext) -> None:
+    ui = layout(ctx)
+    fields = [ui.run_pick, ui.benchmark, ui.fmt, ui.limit, ui.alpha, ui.samples]
 
     def list_evaluations() -> list[list[Any]]:
         return results_table(ctx.engine)
 
     for field in fields:
-        field.change(preview, fields, command, api_visibility="private", show_progress="hidden")
-    start.click(start_evaluation, fields, [message, table], api_name="start_evaluation")
-    evaluation_pick.change(show_examples, evaluation_pick, examples, api_name="evaluation_examples")
-    table.select(pick_evaluation, table, evaluation_pick, api_visibility="private")
+        field.change(bind(preview, ctx), fields, ui.command, api_visibility="private", show_progress="hidden")
+    ui.start.click(bind(start_evaluation, ctx), fields, [ui.message, ui.table], api_name="start_evaluation")
+    ui.evaluation_pick.change(
+        bind(show_examples, ctx), ui.evaluation_pick, ui.examples, api_name="evaluation_examples"
+    )
+    ui.table.select(pick_evaluation, ui.table, ui.evaluation_pick, api_visibility="private")
     gr.api(list_evaluations, api_name="list_evaluations")
     timer = gr.Timer(POLL_S)
-    timer.tick(list_evaluations, None, table, api_name="poll_evaluations", show_progress="hidden")
-    timer.tick(lambda: kind_progress(ctx.engine, "evaluate"), None, progress, api_name="evaluation_progress",
-               show_progress="hidden")  # fmt: skip
-    ctx.shared["blocks"].load(load_page, None, [run_pick, table], api_name="evaluate_page")
-    remember(ctx, "evaluate", [benchmark, fmt, limit, alpha, samples])
+    timer.tick(list_evaluations, None, ui.table, api_name="poll_evaluations", show_progress="hidden")
+    timer.tick(
+        lambda: kind_progress(ctx.engine, "evaluate"),
+        None,
+        ui.progress,
+        api_name="evaluation_progress",
+        show_progress="hidden",
+    )
+    on_open(ctx, bind(load_page, ctx), [], [ui.run_pick, ui.table], api_name="evaluate_page")
+    remember(ctx, "evaluate", [ui.benchmark, ui.fmt, ui.limit, ui.alpha, ui.samples])

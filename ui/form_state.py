@@ -14,7 +14,7 @@ from typing import Any
 
 import gradio as gr
 
-from ui.context import AppContext
+from ui.context import AppContext, on_open
 
 #: The forms whose values the browser keeps; ``ui.build_app`` makes their stores before the tabs.
 FORMS = ("generate", "score", "curate", "evaluate")
@@ -24,7 +24,7 @@ def make_stores(ctx: AppContext) -> None:
     """Create every form's store at the top of the page, outside the tabs: a store inside a tab that is
     not open yet is not mounted, so the page-load event would not see what the browser kept."""
     digest = hashlib.sha256(f"impossible-distillation:{ctx.db_url}".encode()).hexdigest()
-    ctx.shared["browser_stores"] = {
+    ctx.browser_stores = {
         form: gr.BrowserState(None, storage_key=f"impossible-{form}-{digest[:12]}", secret=digest[12:44])
         for form in FORMS
     }
@@ -32,9 +32,9 @@ def make_stores(ctx: AppContext) -> None:
 
 def browser_store(ctx: AppContext, form: str) -> gr.BrowserState:
     """The browser-side store for ``form`` (``None`` until the user changes something)."""
-    if "browser_stores" not in ctx.shared:  # a page rendered on its own (tests)
+    if not ctx.browser_stores:  # a page rendered on its own (tests)
         make_stores(ctx)
-    return ctx.shared["browser_stores"][form]
+    return ctx.browser_stores[form]
 
 
 def restored(saved: Any, count: int) -> list[Any] | None:
@@ -60,5 +60,5 @@ def remember(ctx: AppContext, form: str, fields: Sequence[gr.components.Componen
 
     for field in fields:
         field.input(save, fields, store, api_visibility="private", show_progress="hidden", queue=False)
-    ctx.shared["blocks"].load(restore, store, fields, api_visibility="private", show_progress="hidden")
+    on_open(ctx, restore, [store], fields, api_visibility="private", show_progress="hidden", queue=False)
     return store

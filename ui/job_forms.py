@@ -2,7 +2,7 @@
 
 Generation parameters are checked by ``pipeline.generate_params`` and scoring parameters by
 ``pipeline.score_job.ScoreSettings`` (the same checks the CLI makes), so a typo fails before anything is
-queued.
+queued; the commands are built from the same specs the CLI's flags are (``pipeline.params``).
 """
 
 from __future__ import annotations
@@ -12,16 +12,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from db import display_url
 from db.types import TASKS
 from models.availability import hub_reachable, in_local_cache, offline_reason
 from pipeline.executor import EXECUTORS
+from pipeline.params import GENERATE, SCORE, command, field
 from pipeline.types import BACKENDS
 from ui.forms import FormError, as_float, as_int, choice, file_inside, model_spec, optional_int
 
 DEVICES = ("auto", "cpu", "cuda")
 PAPER_NLI = "alisawuffles/roberta-large-wanli"
 CONTEXT_SOURCES = ("teacher", "corpus")
+BATCH = field(SCORE, "batch_size")
 
 
 def generation_params(
@@ -88,7 +89,7 @@ def score_params(
         "embedder": None
         if embedder_spec.lower() in ("", "none")
         else model_spec(embedder_spec, "embedder", roots=model_roots),
-        "batch_size": as_int(batch_size, "Batch size", low=1, high=100_000),
+        "batch_size": as_int(batch_size, "Batch size", low=BATCH.low, high=BATCH.high),
         "device": choice(device or "auto", "Device", DEVICES),
     }
     try:
@@ -124,31 +125,19 @@ def nli_note() -> str:
     return text
 
 
-def _flag(name: str, value: Any) -> list[str]:
-    return [] if value in (None, "", []) else [name, str(value)]
-
-
 def generate_command(db_url: str, params: dict[str, Any]) -> str:
-    """``impossible generate ...`` doing the same as the form."""
-    argv = ["impossible", "generate", "--db", display_url(db_url)]
-    argv += _flag("--teacher", params.get("teacher")) + _flag("--task", params.get("task"))
-    argv += _flag("--contexts", params.get("contexts")) + _flag("--samples", params.get("samples"))
-    argv += _flag("--temperature", params.get("temperature")) + _flag("--top-p", params.get("top_p"))
-    argv += _flag("--seed", params.get("seed")) + _flag("--device", params.get("device"))
-    argv += _flag("--backend", params.get("backend"))
+    """``impossible generate ...`` doing the same as the form (flags from ``pipeline.params.GENERATE``, then
+    the executor's)."""
+    text = command("generate", db_url, params, GENERATE)
     if params.get("executor") == "ray":
-        argv += ["--executor", "ray", *_flag("--ray-address", params.get("ray_address"))]
-    argv += _flag("--corpus", params.get("corpus"))
-    return shlex.join(argv)
+        address = params.get("ray_address")
+        text += " " + shlex.join(["--executor", "ray", *(["--ray-address", address] if address else [])])
+    return text
 
 
 def score_command(db_url: str, params: dict[str, Any]) -> str:
-    """``impossible score ...`` doing the same as the form."""
-    argv = ["impossible", "score", "--db", display_url(db_url)]
-    argv += _flag("--nli", params.get("nli"))
-    argv += ["--embedder", params.get("embedder") or "none"]
-    argv += _flag("--batch-size", params.get("batch_size")) + _flag("--device", params.get("device"))
-    return shlex.join(argv)
+    """``impossible score ...`` doing the same as the form; no embedder is ``--embedder none``."""
+    return command("score", db_url, {**params, "embedder": params.get("embedder") or "none"}, SCORE)
 
 
 def command_preview(

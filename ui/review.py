@@ -16,7 +16,7 @@ from curation.search import MAX_SEARCH_CHARS, clean_search
 from curation.templates import with_templates
 from db.queries import pairs_by_id
 from ui.common import current_recipe, user_errors
-from ui.context import AppContext
+from ui.context import AppContext, bind
 from ui.forms import as_int, choice
 from ui.shortcuts import KEY_TO_BUTTON
 from ui.tables import pair_card_html, precision_text
@@ -69,8 +69,59 @@ def show(ctx: AppContext, queue: dict[str, Any], recipe_value: dict | None) -> l
     ]
 
 
+@user_errors
+def new_queue(
+    ctx: AppContext,
+    mode_value: str,
+    recipe_value: dict | None,
+    search_value: str = "",
+    queue: dict | None = None,
+) -> list[Any]:
+    """Draw a queue; the session's label count goes on from ``queue`` (the one it replaces)."""
+    mode_value = choice(mode_value, "Queue", ("random", "boundary"))
+    search_value = clean_search(search_value)
+    recipe = current_recipe(ctx.engine, recipe_value)
+    rows = review_queue(ctx.engine, recipe, mode_value, QUEUE_SIZE, search=search_value)
+    labelled = (queue or {}).get("labelled", 0)
+    queue = {**_empty_queue(mode_value, labelled), "ids": [r["id"] for r in rows]}
+    queue |= {"recipe_hash": recipe.hash, "search": search_value}
+    return show(ctx, queue, recipe_value)
+
+
+@user_errors
+def open_page(
+    ctx: AppContext, queue: dict[str, Any], mode_value: str, recipe_value: dict | None, search_value: str = ""
+) -> list[Any]:
+    """On opening the tab: a fresh queue when the Curate recipe (or the search) changed since this
+    one was drawn."""
+    recipe_hash = current_recipe(ctx.engine, recipe_value).hash
+    if (queue.get("recipe_hash"), queue.get("search", "")) != (recipe_hash, clean_search(search_value)):
+        return new_queue(ctx, mode_value, recipe_value, search_value, queue)
+    return show(ctx, queue, recipe_value)
+
+
+def decide(ctx: AppContext, decision: str | None) -> Any:
+    """The Accept / Reject (``decision``) or Skip (``None``) handler: label the shown pair, show the next."""
+
+    @user_errors
+    def handler(
+        note_value: str, queue: dict[str, Any], mode_value: str, recipe_value: dict | None
+    ) -> list[Any]:
+        if queue["pos"] >= len(queue["ids"]):
+            gr.Warning("Nothing to label: the queue is empty. Press 'New queue'.")
+            return show(ctx, queue, recipe_value)
+        if decision is not None:
+            set_label(ctx.engine, queue["ids"][queue["pos"]], decision, note_value or "", queue["mode"])
+        queue = {**queue, "pos": queue["pos"] + 1, "labelled": queue["labelled"] + (decision is not None)}
+        if queue["pos"] >= len(queue["ids"]):
+            return new_queue(ctx, queue["mode"], recipe_value, queue.get("search", ""), queue)
+        return show(ctx, queue, recipe_value)
+
+    return handler
+
+
 def render(ctx: AppContext) -> None:
-    recipe_state = ctx.shared.get("recipe") or gr.State(None)
+    recipe_state = ctx.recipe or gr.State(None)
     queue_state = gr.State(_empty_queue("random"))
     with gr.Row(equal_height=True):
         mode = gr.Radio(MODES, value="random", label="Queue", scale=3)
@@ -95,48 +146,6 @@ def render(ctx: AppContext) -> None:
     outputs = [queue_state, card, status, progress, precision_md, note]
 
     @user_errors
-    def new_queue(
-        mode_value: str, recipe_value: dict | None, search_value: str = "", queue: dict | None = None
-    ) -> list[Any]:
-        """Draw a queue; the session's label count goes on from ``queue`` (the one it replaces)."""
-        mode_value = choice(mode_value, "Queue", ("random", "boundary"))
-        search_value = clean_search(search_value)
-        recipe = current_recipe(ctx.engine, recipe_value)
-        rows = review_queue(ctx.engine, recipe, mode_value, QUEUE_SIZE, search=search_value)
-        labelled = (queue or {}).get("labelled", 0)
-        queue = {**_empty_queue(mode_value, labelled), "ids": [r["id"] for r in rows]}
-        queue |= {"recipe_hash": recipe.hash, "search": search_value}
-        return show(ctx, queue, recipe_value)
-
-    @user_errors
-    def open_page(
-        queue: dict[str, Any], mode_value: str, recipe_value: dict | None, search_value: str = ""
-    ) -> list[Any]:
-        """On opening the tab: a fresh queue when the Curate recipe (or the search) changed since this
-        one was drawn."""
-        recipe_hash = current_recipe(ctx.engine, recipe_value).hash
-        if (queue.get("recipe_hash"), queue.get("search", "")) != (recipe_hash, clean_search(search_value)):
-            return new_queue(mode_value, recipe_value, search_value, queue)
-        return show(ctx, queue, recipe_value)
-
-    def decide(decision: str | None) -> Any:
-        @user_errors
-        def handler(
-            note_value: str, queue: dict[str, Any], mode_value: str, recipe_value: dict | None
-        ) -> list[Any]:
-            if queue["pos"] >= len(queue["ids"]):
-                gr.Warning("Nothing to label: the queue is empty. Press 'New queue'.")
-                return show(ctx, queue, recipe_value)
-            if decision is not None:
-                set_label(ctx.engine, queue["ids"][queue["pos"]], decision, note_value or "", queue["mode"])
-            queue = {**queue, "pos": queue["pos"] + 1, "labelled": queue["labelled"] + (decision is not None)}
-            if queue["pos"] >= len(queue["ids"]):
-                return new_queue(queue["mode"], recipe_value, queue.get("search", ""), queue)
-            return show(ctx, queue, recipe_value)
-
-        return handler
-
-    @user_errors
     def label_pair(pair_id: int, decision: str, note_value: str = "") -> str:
         """Label any pair by id (API only): decision is accept, reject or clear."""
         decision_value = choice(decision, "Decision", ("accept", "reject", "clear"))
@@ -151,17 +160,19 @@ def render(ctx: AppContext) -> None:
 
     decide_inputs = [note, queue_state, mode, recipe_state]
     queue_inputs = [mode, recipe_state, search, queue_state]
-    load.click(new_queue, queue_inputs, outputs, api_name="review_queue")
-    search.submit(new_queue, queue_inputs, outputs, api_name="review_search", show_progress="hidden")
-    mode.change(new_queue, queue_inputs, outputs, api_name="review_mode", show_progress="hidden")
-    accept.click(decide("accept"), decide_inputs, outputs, api_name="accept", show_progress="hidden")
-    reject.click(decide("reject"), decide_inputs, outputs, api_name="reject", show_progress="hidden")
-    skip.click(decide(None), decide_inputs, outputs, api_name="skip", show_progress="hidden")
+    load.click(bind(new_queue, ctx), queue_inputs, outputs, api_name="review_queue")
+    search.submit(
+        bind(new_queue, ctx), queue_inputs, outputs, api_name="review_search", show_progress="hidden"
+    )
+    mode.change(bind(new_queue, ctx), queue_inputs, outputs, api_name="review_mode", show_progress="hidden")
+    accept.click(decide(ctx, "accept"), decide_inputs, outputs, api_name="accept", show_progress="hidden")
+    reject.click(decide(ctx, "reject"), decide_inputs, outputs, api_name="reject", show_progress="hidden")
+    skip.click(decide(ctx, None), decide_inputs, outputs, api_name="skip", show_progress="hidden")
     gr.api(label_pair, api_name="label_pair")
-    # The queue is drawn when the tab opens (not at page load, which stays light): render runs inside
-    # ``with gr.Tab(...)``, so the current block is the page's own tab.
-    tab = gr.context.Context.block
-    if isinstance(tab, gr.Tab):
-        tab.select(open_page, [queue_state, mode, recipe_state, search], outputs, api_name="review_open")
+    # The queue is drawn each time the tab opens (not at page load, which stays light).
+    if ctx.tab is not None:
+        ctx.tab.select(
+            bind(open_page, ctx), [queue_state, mode, recipe_state, search], outputs, api_name="review_open"
+        )
     else:
-        ctx.shared["blocks"].load(new_queue, queue_inputs, outputs, api_name="load_review")
+        ctx.blocks.load(bind(new_queue, ctx), queue_inputs, outputs, api_name="load_review")

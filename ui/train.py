@@ -5,24 +5,28 @@ the recipe hash they were trained on. The job runs in the worker process, never 
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import gradio as gr
 import pandas as pd
 
-from cli.student_cmds import train_command
 from curation.versions import get_version, list_versions
 from db import jobs as job_rows
 from db import runs
 from models.train_defaults import eval_count, resolved_lr
+from pipeline.params import TRAIN, train_command
 from ui.common import user_errors
-from ui.context import AppContext
+from ui.context import AppContext, bind, on_open
 from ui.forms import FormError, as_float, as_int, model_spec, optional_int, unset
 from ui.job_forms import DEVICES, command_preview
 from ui.jobview import eta_text, progress_text
 
 POLL_S = 2.0
 RUN_COLUMNS = ["run", "status", "version", "student", "steps", "lora", "lr", "batch", "recipe", "folder"]
+
+#: The form's first values come from the train spec (``pipeline.params``), as the CLI's help does.
+T = {p.name: p for p in TRAIN}
 
 
 def form_params(
@@ -138,7 +142,46 @@ def _version_size(engine, version_id: Any) -> int | None:
         return None
 
 
-def render(ctx: AppContext) -> None:
+def preview(ctx: AppContext, *values: Any) -> str:
+    return command_preview(lambda: studio_params(ctx, *values), lambda p: train_command(ctx.db_url, p))
+
+
+@user_errors
+def start_training(ctx: AppContext, *values: Any) -> list[Any]:
+    job = job_rows.submit(ctx.engine, "train", studio_params(ctx, *values))
+    return [f"Queued training job **{job}**; its run appears below once the worker starts it.",
+            gr.Dropdown(choices=run_choices(ctx.engine))]  # fmt: skip
+
+
+@user_errors
+def cancel_run(ctx: AppContext, run_id: Any) -> list[Any]:
+    run = runs.get_run(ctx.engine, as_int(run_id, "Run", low=1))
+    if run is None or not run["job_id"]:
+        raise FormError(f"No running job for run {run_id}.")
+    status = job_rows.request_cancel(ctx.engine, run["job_id"])
+    gr.Info(
+        f"Run {run['id']}: {status.replace('_', ' ')}; it stops after the current step with a checkpoint."
+    )
+    return run_view(ctx.engine, run["id"])
+
+
+def refresh(ctx: AppContext, run_id: Any) -> list[Any]:
+    choices = run_choices(ctx.engine)
+    chosen = run_id or (choices[0][1] if choices else None)
+    return [
+        gr.Dropdown(choices=choices, value=chosen),
+        *run_view(ctx.engine, chosen),
+        run_table(ctx.engine),
+    ]
+
+
+def load_page(ctx: AppContext) -> list[Any]:
+    names = [v["name"] for v in list_versions(ctx.engine)]
+    return [gr.Dropdown(choices=names, value=names[-1] if names else None), *refresh(ctx, None)]
+
+
+def layout(ctx: AppContext) -> SimpleNamespace:
+    """The page's components, by name."""
     with gr.Row(equal_height=False):
         with gr.Column(scale=1):
             gr.Markdown("#### Train a student")
@@ -147,23 +190,24 @@ def render(ctx: AppContext) -> None:
                 names, value=names[-1] if names else None, label="Version", allow_custom_value=True
             )
             student = gr.Textbox(
-                "embedded", label="Student (embedded = SmolLM2-135M, a hub id such as t5-large, or a folder)"
+                T["student"].default,
+                label="Student (embedded = SmolLM2-135M, a hub id such as t5-large, or a folder)",
             )
             with gr.Row():
-                epochs = gr.Number(1, label="Epochs", precision=0)
+                epochs = gr.Number(T["epochs"].default, label="Epochs", precision=0)
                 max_steps = gr.Number(
                     None, label="Max steps (overrides epochs)", placeholder="empty = use epochs", precision=0
                 )
             with gr.Row():
                 # a Number without a placeholder shows (and sends) 0 for None: the placeholder keeps it empty
                 lr = gr.Number(None, label="Learning rate", placeholder="empty = 5e-5, LoRA 2e-4")
-                batch_size = gr.Number(8, label="Batch size", precision=0)
+                batch_size = gr.Number(T["batch_size"].default, label="Batch size", precision=0)
             with gr.Row():
-                eval_fraction = gr.Number(0.1, label="Held-out eval fraction")
-                seed = gr.Number(0, label="Seed", precision=0)
+                eval_fraction = gr.Number(T["eval_fraction"].default, label="Held-out eval fraction")
+                seed = gr.Number(T["seed"].default, label="Seed", precision=0)
             with gr.Row():
                 lora = gr.Checkbox(False, label="LoRA (peft)")
-                device = gr.Dropdown(list(DEVICES), value="auto", label="Device")
+                device = gr.Dropdown(list(DEVICES), value=T["device"].default, label="Device")
             syntax = gr.Checkbox(
                 False,
                 label="Syntax-controlled (the student reads source + the target's parse template; link-grammar)",
@@ -201,54 +245,45 @@ def render(ctx: AppContext) -> None:
         elem_classes="id-grid",
         elem_id="runs-table",
     )
+    return SimpleNamespace(**{k: v for k, v in locals().items() if k != "ctx"})
 
-    fields = [version, student, epochs, max_steps, lr, batch_size, lora, eval_fraction, seed, device, syntax]
 
-    def preview(*values: Any) -> str:
-        return command_preview(lambda: studio_params(ctx, *values), lambda p: train_command(ctx.db_url, p))
-
-    @user_errors
-    def start_training(*values: Any) -> list[Any]:
-        job = job_rows.submit(ctx.engine, "train", studio_params(ctx, *values))
-        return [f"Queued training job **{job}**; its run appears below once the worker starts it.",
-                gr.Dropdown(choices=run_choices(ctx.engine))]  # fmt: skip
-
-    @user_errors
-    def cancel_run(run_id: Any) -> list[Any]:
-        run = runs.get_run(ctx.engine, as_int(run_id, "Run", low=1))
-        if run is None or not run["job_id"]:
-            raise FormError(f"No running job for run {run_id}.")
-        status = job_rows.request_cancel(ctx.engine, run["job_id"])
-        gr.Info(
-            f"Run {run['id']}: {status.replace('_', ' ')}; it stops after the current step with a checkpoint."
-        )
-        return run_view(ctx.engine, run["id"])
-
-    def refresh(run_id: Any) -> list[Any]:
-        choices = run_choices(ctx.engine)
-        chosen = run_id or (choices[0][1] if choices else None)
-        return [
-            gr.Dropdown(choices=choices, value=chosen),
-            *run_view(ctx.engine, chosen),
-            run_table(ctx.engine),
-        ]
-
-    def load_page() -> list[Any]:
-        names = [v["name"] for v in list_versions(ctx.engine)]
-        return [gr.Dropdown(choices=names, value=names[-1] if names else None), *refresh(None)]
+def render(ctx: AppContext) -> None:
+    ui = layout(ctx)
+    fields = [
+        ui.version,
+        ui.student,
+        ui.epochs,
+        ui.max_steps,
+        ui.lr,
+        ui.batch_size,
+        ui.lora,
+        ui.eval_fraction,
+        ui.seed,
+        ui.device,
+        ui.syntax,
+    ]
 
     for field in fields:
-        field.change(preview, fields, command, api_visibility="private", show_progress="hidden")
-    start.click(start_training, fields, [message, run_pick], api_name="start_training")
-    cancel.click(cancel_run, run_pick, [headline, curve], api_name="cancel_training")
-    run_pick.change(lambda r: run_view(ctx.engine, r), run_pick, [headline, curve], api_name="training_run")
+        field.change(bind(preview, ctx), fields, ui.command, api_visibility="private", show_progress="hidden")
+    ui.start.click(bind(start_training, ctx), fields, [ui.message, ui.run_pick], api_name="start_training")
+    ui.cancel.click(bind(cancel_run, ctx), ui.run_pick, [ui.headline, ui.curve], api_name="cancel_training")
+    ui.run_pick.change(
+        lambda r: run_view(ctx.engine, r), ui.run_pick, [ui.headline, ui.curve], api_name="training_run"
+    )
 
     def list_training_runs() -> list[list[Any]]:
         return run_table(ctx.engine)
 
     gr.api(list_training_runs, api_name="list_runs")
-    gr.Timer(POLL_S).tick(refresh, run_pick, [run_pick, headline, curve, table], api_name="poll_training",
-                          show_progress="hidden")  # fmt: skip
-    ctx.shared["blocks"].load(
-        load_page, None, [version, run_pick, headline, curve, table], api_name="train_page"
+    polled = [ui.run_pick, ui.headline, ui.curve, ui.table]
+    gr.Timer(POLL_S).tick(
+        bind(refresh, ctx), ui.run_pick, polled, api_name="poll_training", show_progress="hidden"
+    )
+    on_open(
+        ctx,
+        bind(load_page, ctx),
+        [],
+        [ui.version, ui.run_pick, ui.headline, ui.curve, ui.table],
+        api_name="train_page",
     )

@@ -8,6 +8,7 @@ imports are size-limited and validated line by line before anything is written.
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 from typing import Any
 
 import gradio as gr
@@ -18,7 +19,7 @@ from curation.report import report_rows, version_report
 from curation.versions import diff_versions, get_version, list_versions, save_version, version_recipe
 from db.types import TASKS
 from ui.common import current_recipe, received_upload, user_errors
-from ui.context import AppContext
+from ui.context import AppContext, bind
 from ui.forms import FormError, choice
 
 CURRENT = "current selection"
@@ -95,8 +96,96 @@ def export_name(which: str, given: str, recipe_hash: str) -> str:
     return name if name.endswith(".jsonl") else name + ".jsonl"
 
 
-def render(ctx: AppContext) -> None:
-    recipe_state = ctx.shared.get("recipe") or gr.State(None)
+def refresh(ctx: AppContext) -> list[Any]:
+    names = [v["name"] for v in list_versions(ctx.engine)]
+    newest = names[-1] if names else None
+    older = names[-2] if len(names) > 1 else newest
+    return [
+        version_table(ctx),
+        gr.Dropdown(choices=names, value=older),
+        gr.Dropdown(choices=names, value=newest),
+        gr.Dropdown(choices=[CURRENT, *names]),
+    ]
+
+
+@user_errors
+def save_current(ctx: AppContext, name_value: str, recipe_value: dict | None) -> list[Any]:
+    version = save_version(ctx.engine, name_value, current_recipe(ctx.engine, recipe_value))
+    message = (
+        f"Saved **{version['name']}**: {version['pair_count']:,} pairs, recipe `{version['recipe_hash']}`."
+    )
+    return [message, *refresh(ctx)]
+
+
+@user_errors
+def compare_versions(ctx: AppContext, a: str, b: str) -> str:
+    if not a or not b:
+        raise FormError("Pick two versions to compare.")
+    return diff_markdown(diff_versions(ctx.engine, a, b))
+
+
+@user_errors
+def dataset_report(ctx: AppContext, a: str, b: str) -> Any:
+    if not a:
+        raise FormError("Pick a version (left; a different right one is shown beside it).")
+    names = [a] + ([b] if b and b != a else [])
+    rows = report_rows([version_report(ctx.engine, name) for name in names])
+    return gr.Dataframe(value=rows, visible=True)
+
+
+@user_errors
+def export_file(ctx: AppContext, which_value: str, name_value: str, recipe_value: dict | None) -> list[Any]:
+    if which_value == CURRENT:
+        recipe = current_recipe(ctx.engine, recipe_value)
+        path = safe_export_path(ctx.export_dir, export_name(CURRENT, name_value, recipe.hash))
+        source = {"recipe": recipe}
+    else:
+        version = get_version(ctx.engine, which_value)
+        path = safe_export_path(
+            ctx.export_dir, export_name(version["name"], name_value, version["recipe_hash"])
+        )
+        source = {"version": version["id"]}
+    count = export_jsonl(ctx.engine, path, **source)
+    return [export_message(count, path, human_overrides(ctx.engine, **source)), str(path)]
+
+
+@user_errors
+def import_file(ctx: AppContext, file_path: str | None, task_value: str) -> str:
+    upload = received_upload(file_path, "JSONL file")
+    size = upload.stat().st_size
+    if size > ctx.max_upload_bytes:
+        raise FormError(
+            f"The file is {size / 2**20:.1f} MB; the studio imports at most {ctx.max_upload_bytes / 2**20:g} MB. "
+            "Use `impossible import` for bigger files."
+        )
+    task_value = choice(task_value, "Task", ("from file", *TASKS))
+    # Gradio keeps an upload under a temporary folder with its original name: messages name the file
+    # the user chose, not where the server put it
+    try:
+        result = import_jsonl(
+            ctx.engine,
+            upload,
+            None if task_value == "from file" else task_value,
+            display_name=upload.name,
+        )
+    except (ValueError, FileNotFoundError) as exc:
+        raise FormError(str(exc)) from None
+    return (
+        f"Imported **{result['inserted']:,}** new pairs from {result['records']:,} lines "
+        f"({result['duplicates']:,} already present); human labels: {result['accepted']:,} accept, "
+        f"{result['rejected']:,} reject. Run a scoring job on the Generate page to fill in missing scores."
+    )
+
+
+@user_errors
+def load_version_recipe(ctx: AppContext, name_value: str, *view: Any) -> list[Any]:
+    if not name_value:
+        raise FormError("Pick a version (the left one) to load its recipe.")
+    return ctx.curate.show_recipe(version_recipe(get_version(ctx.engine, name_value)), *view)
+
+
+def layout(ctx: AppContext) -> SimpleNamespace:
+    """The page's components, by name."""
     with gr.Row(equal_height=False):
         with gr.Column(scale=2):
             gr.Markdown("#### Save the current recipe")
@@ -144,96 +233,30 @@ def render(ctx: AppContext) -> None:
                 task = gr.Dropdown(["from file", *TASKS], value="from file", label="Task", scale=1)
             import_btn = gr.Button("Import")
             import_msg = gr.Markdown()
+    return SimpleNamespace(**{k: v for k, v in locals().items() if k != "ctx"})
 
-    def refresh() -> list[Any]:
-        names = [v["name"] for v in list_versions(ctx.engine)]
-        newest = names[-1] if names else None
-        older = names[-2] if len(names) > 1 else newest
-        return [
-            version_table(ctx),
-            gr.Dropdown(choices=names, value=older),
-            gr.Dropdown(choices=names, value=newest),
-            gr.Dropdown(choices=[CURRENT, *names]),
-        ]
 
-    listing = [table, left, right, which]
-
-    @user_errors
-    def save_current(name_value: str, recipe_value: dict | None) -> list[Any]:
-        version = save_version(ctx.engine, name_value, current_recipe(ctx.engine, recipe_value))
-        message = f"Saved **{version['name']}**: {version['pair_count']:,} pairs, recipe `{version['recipe_hash']}`."
-        return [message, *refresh()]
-
-    @user_errors
-    def compare_versions(a: str, b: str) -> str:
-        if not a or not b:
-            raise FormError("Pick two versions to compare.")
-        return diff_markdown(diff_versions(ctx.engine, a, b))
-
-    @user_errors
-    def dataset_report(a: str, b: str) -> Any:
-        if not a:
-            raise FormError("Pick a version (left; a different right one is shown beside it).")
-        names = [a] + ([b] if b and b != a else [])
-        rows = report_rows([version_report(ctx.engine, name) for name in names])
-        return gr.Dataframe(value=rows, visible=True)
-
-    @user_errors
-    def export_file(which_value: str, name_value: str, recipe_value: dict | None) -> list[Any]:
-        if which_value == CURRENT:
-            recipe = current_recipe(ctx.engine, recipe_value)
-            path = safe_export_path(ctx.export_dir, export_name(CURRENT, name_value, recipe.hash))
-            source = {"recipe": recipe}
-        else:
-            version = get_version(ctx.engine, which_value)
-            path = safe_export_path(
-                ctx.export_dir, export_name(version["name"], name_value, version["recipe_hash"])
-            )
-            source = {"version": version["id"]}
-        count = export_jsonl(ctx.engine, path, **source)
-        return [export_message(count, path, human_overrides(ctx.engine, **source)), str(path)]
-
-    @user_errors
-    def import_file(file_path: str | None, task_value: str) -> str:
-        upload = received_upload(file_path, "JSONL file")
-        size = upload.stat().st_size
-        if size > ctx.max_upload_bytes:
-            raise FormError(
-                f"The file is {size / 2**20:.1f} MB; the studio imports at most {ctx.max_upload_bytes / 2**20:g} MB. "
-                "Use `impossible import` for bigger files."
-            )
-        task_value = choice(task_value, "Task", ("from file", *TASKS))
-        # Gradio keeps an upload under a temporary folder with its original name: messages name the file
-        # the user chose, not where the server put it
-        try:
-            result = import_jsonl(
-                ctx.engine,
-                upload,
-                None if task_value == "from file" else task_value,
-                display_name=upload.name,
-            )
-        except (ValueError, FileNotFoundError) as exc:
-            raise FormError(str(exc)) from None
-        return (
-            f"Imported **{result['inserted']:,}** new pairs from {result['records']:,} lines "
-            f"({result['duplicates']:,} already present); human labels: {result['accepted']:,} accept, "
-            f"{result['rejected']:,} reject. Run a scoring job on the Generate page to fill in missing scores."
-        )
-
-    @user_errors
-    def load_version_recipe(name_value: str, *view: Any) -> list[Any]:
-        if not name_value:
-            raise FormError("Pick a version (the left one) to load its recipe.")
-        return ctx.shared["curate"]["show_recipe"](version_recipe(get_version(ctx.engine, name_value)), *view)
-
-    recipe_state.change(lambda value: value, recipe_state, recipe_view, api_visibility="private")
-    save.click(save_current, [name, recipe_state], [save_msg, *listing], api_name="save_version")
-    compare.click(compare_versions, [left, right], diff_md, api_name="compare_versions")
-    report_btn.click(dataset_report, [left, right], report_table, api_name="version_report")
-    export.click(
-        export_file, [which, file_name, recipe_state], [export_msg, download], api_name="export_jsonl"
+def render(ctx: AppContext) -> None:
+    ui = layout(ctx)
+    recipe_state = ctx.recipe or gr.State(None)
+    listing = [ui.table, ui.left, ui.right, ui.which]
+    recipe_state.change(lambda value: value, recipe_state, ui.recipe_view, api_visibility="private")
+    ui.save.click(
+        bind(save_current, ctx), [ui.name, recipe_state], [ui.save_msg, *listing], api_name="save_version"
     )
-    import_btn.click(import_file, [upload, task], import_msg, api_name="import_jsonl")
+    ui.compare.click(
+        bind(compare_versions, ctx), [ui.left, ui.right], ui.diff_md, api_name="compare_versions"
+    )
+    ui.report_btn.click(
+        bind(dataset_report, ctx), [ui.left, ui.right], ui.report_table, api_name="version_report"
+    )
+    ui.export.click(
+        bind(export_file, ctx),
+        [ui.which, ui.file_name, recipe_state],
+        [ui.export_msg, ui.download],
+        api_name="export_jsonl",
+    )
+    ui.import_btn.click(bind(import_file, ctx), [ui.upload, ui.task], ui.import_msg, api_name="import_jsonl")
 
     def versions_list():
         """Every saved version (id, name, recipe, recipe_hash, pair_count, created_at), oldest first."""
@@ -245,15 +268,17 @@ def render(ctx: AppContext) -> None:
 
     versions_list.__annotations__["return"] = list  # a real type: gr.api reads it to declare one output
     gr.api(versions_list, api_name="list_versions")
-    if "curate" in ctx.shared:
-        curate = ctx.shared["curate"]
-        load_recipe.click(
-            load_version_recipe, [left, *curate["inputs"]], curate["outputs"], api_name="load_version_recipe"
+    if ctx.curate is not None:
+        curate = ctx.curate
+        ui.load_recipe.click(
+            bind(load_version_recipe, ctx),
+            [ui.left, *curate.inputs],
+            curate.outputs,
+            api_name="load_version_recipe",
         )
     else:
-        load_recipe.visible = False
-    tab = gr.context.Context.block  # refresh when the tab opens, so the page load stays light
-    if isinstance(tab, gr.Tab):
-        tab.select(refresh, None, listing, api_name="list_versions_page")
+        ui.load_recipe.visible = False
+    if ctx.tab is not None:  # refresh each time the tab opens, so the page load stays light
+        ctx.tab.select(bind(refresh, ctx), None, listing, api_name="list_versions_page")
     else:
-        ctx.shared["blocks"].load(refresh, None, listing, api_name="list_versions_page")
+        ctx.blocks.load(bind(refresh, ctx), None, listing, api_name="list_versions_page")

@@ -27,9 +27,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from cli import DB_ENV
 from db import connect, display_url, resolve_url
 from db import jobs as job_rows
+from db.engine import DB_ENV
 from pipeline.runner import STALE_AFTER_S
 
 log = logging.getLogger(__name__)
