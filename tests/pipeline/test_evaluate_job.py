@@ -77,6 +77,8 @@ def test_cli_prints_student_and_copy_input_table(db_url, engine, run, benchmarks
     out = capsys.readouterr().out
     assert code == 0
     lines = out.splitlines()
+    assert lines[0].startswith("job ")  # every job command prints its job id first
+    lines = lines[1:]
     assert lines[0].startswith(f"run {run['id']} on mrpc/msr_paraphrase_test.txt (alpha 0.8)")
     assert lines[2].startswith("student") and lines[3].startswith("copy_input")
     assert main(["runs", "--db", db_url]) == 0
