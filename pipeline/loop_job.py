@@ -90,6 +90,12 @@ class Stages:
     def __init__(self, ctx: JobContext) -> None:
         self.ctx = ctx
         self.seen: dict[str, int] = {}
+        self.finished = 0  # the job's progress counts finished stages
+
+    def _finished(self, job_id: int) -> int:
+        self.finished += 1
+        self.ctx.set_progress(self.finished)
+        return job_id
 
     def run(self, kind: str, params: dict[str, Any]) -> int:
         """Run (or find finished) this stage's ``kind`` job with exactly ``params``; return its id."""
@@ -106,7 +112,7 @@ class Stages:
         found = alike[nth] if nth < len(alike) else None
         if found is not None and found["status"] == "done":
             ctx.log(f"{kind}: job {found['id']} already done")
-            return found["id"]
+            return self._finished(found["id"])
         if found is None:
             job_id = job_rows.submit(ctx.engine, kind, params, parent=ctx.job_id)
         else:
@@ -122,7 +128,7 @@ class Stages:
         if status != "done":
             error = (job_rows.get(ctx.engine, job_id)["error"] or status).splitlines()[0]
             raise UserError(f"The {kind} stage (job {job_id}) {status}: {error}")
-        return job_id
+        return self._finished(job_id)
 
 
 def _generate_params(s: dict[str, Any]) -> dict[str, Any]:
@@ -238,6 +244,10 @@ def run(ctx: JobContext) -> None:
     score = {"embedder": s["embedder"] or "none", "nli": s["nli"], "parser": s["parser"] or "none"}
     stages.run("score", score)
     learned = bool(s["labels"]) or _has_database_labels(ctx.engine, s["task"])
+    evaluations = len(s["benchmarks"]) or 1
+    per_round = 1 + evaluations  # train and evaluate; round 0 adds generate, score [, critic, score]
+    total = 2 + 2 * learned + per_round + (2 + per_round if s["distill_contexts"] else 0)  # distill, score
+    ctx.set_progress(ctx.done, total)
     if learned:
         critic_dir = str(folder / "critic")
         labels = {"from": s["labels"], "format": s["labels_format"] if s["labels"] else None}

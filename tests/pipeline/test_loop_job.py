@@ -59,6 +59,8 @@ def test_stages_run_in_order_as_children_and_the_table_ends_with_the_check_lines
     children = job_rows.children(engine, job_id)
     assert [c["kind"] for c in children] == ["generate", "score", "train", "evaluate"]
     assert all(c["status"] == "done" for c in children)
+    row = job_rows.get(engine, job_id)
+    assert row["progress_done"] == row["progress_total"] == 4  # the loop's progress counts its stages
     version = get_version(engine, f"loop{job_id}")
     assert version["pair_count"] > 0
     summary = loop_job.loop_summary(engine, job_id)
