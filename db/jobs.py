@@ -107,11 +107,13 @@ def _blockers(conn: Connection, job: Any, active: list[Any]) -> list[Any]:
 
 
 def _active_rows(conn: Connection) -> list[Any]:
-    return conn.execute(
+    """Unfinished jobs, leaving out a cancel request whose worker died (it will never act on it)."""
+    rows = conn.execute(
         select(jobs.c.id, jobs.c.kind, jobs.c.status, jobs.c.worker, jobs.c.heartbeat_at, jobs.c.params)
         .where(jobs.c.status.in_(ACTIVE))
         .order_by(jobs.c.id)
     ).all()
+    return [r for r in rows if not (r.status == "cancel_requested" and _worker_is_dead(r.worker))]
 
 
 def waiting_for(engine: Engine, job_id: int) -> list[dict[str, Any]]:
@@ -215,8 +217,9 @@ def finish(engine: Engine, job_id: int, status: str, error: str | None = None) -
 def request_cancel(engine: Engine, job_id: int) -> str:
     """Ask a job to stop. A queued job is cancelled at once; a running one stops after its current batch.
 
-    A loop job's request reaches the stage it runs now too (its queued stages are cancelled with it).
-    Returns the job's status after the request.
+    A job whose worker process died is cancelled at once (nobody is left to act on the request). A loop
+    job's request reaches the stage it runs now too (its queued stages are cancelled with it). Returns the
+    job's status after the request.
     """
     with engine.begin() as conn:
         target = or_(jobs.c.id == job_id, jobs.c.parent_id == job_id)
@@ -226,6 +229,14 @@ def request_cancel(engine: Engine, job_id: int) -> str:
             .values(status="cancelled", finished_at=now())
         )
         conn.execute(update(jobs).where(target, jobs.c.status == "running").values(status="cancel_requested"))
+        orphans = conn.execute(
+            select(jobs.c.id, jobs.c.worker).where(target, jobs.c.status == "cancel_requested")
+        )
+        dead = [row.id for row in orphans if _worker_is_dead(row.worker)]  # nobody left to stop: stopped now
+        if dead:
+            conn.execute(
+                update(jobs).where(jobs.c.id.in_(dead)).values(status="cancelled", finished_at=now())
+            )
         status = conn.execute(select(jobs.c.status).where(jobs.c.id == job_id)).scalar()
     if status is None:
         raise KeyError(f"No job with id {job_id}.")
