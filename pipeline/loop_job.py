@@ -34,10 +34,10 @@ from pipeline.train_job import database_folder
 #: measured run of the README's "The full loop on CPU".
 PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {
-        "task": "paraphrase", "corpus": None, "contexts": 12, "samples": 24, "teacher": "embedded",
+        "task": "paraphrase", "corpus": None, "contexts": 24, "samples": 24, "teacher": "embedded",
         "backend": "auto", "seed": 0, "embedder": "embedded", "nli": None, "parser": None, "labels": None, "labels_format": "jsonl", "learned_min": 0.7,
         # a few hundred pairs per context keep ~0.2% at embed_cosine 0.8; 0.75 makes a smoke run keep some
-        "min": {"embed_cosine": 0.75}, "max": {}, "student": "embedded", "lora": True, "epochs": None, "max_steps": 12,
+        "min": {"embed_cosine": 0.75}, "max": {}, "student": "embedded", "lora": True, "epochs": None, "max_steps": 20,
         "batch_size": 4, "benchmarks": [], "eval_limit": 20, "untrained": True, "distill_contexts": 0,
     },
     "cpu-hour": {
