@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_db_argument(p)
     p.add_argument("--preset", choices=tuple(PRESETS), default="smoke",
-                   help="smoke: about 5 minutes on 2 cores; cpu-hour: the README's measured run")  # fmt: skip
+                   help="smoke: about 2 minutes on 2 cores; cpu-hour: the README's measured run")  # fmt: skip
     p.add_argument("--task", choices=("paraphrase", "summary"))
     p.add_argument("--corpus", help="real contexts (.txt / .jsonl) instead of teacher-sampled ones")
     p.add_argument("--contexts", type=int, help="contexts to generate from")

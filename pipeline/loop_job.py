@@ -30,7 +30,7 @@ from db import runs
 from pipeline.runner import STALE_AFTER_S, JobCancelled, JobContext, UserError, execute, wait_for_earlier_jobs
 from pipeline.train_job import database_folder
 
-#: Each preset's settings. ``smoke`` checks the loop in about 5 minutes on 2 cores; ``cpu-hour`` is the
+#: Each preset's settings. ``smoke`` checks the loop in about 2 minutes on 2 cores; ``cpu-hour`` is the
 #: measured run of the README's "The full loop on CPU".
 PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {
