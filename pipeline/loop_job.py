@@ -74,14 +74,16 @@ def _settings(ctx: JobContext) -> dict[str, Any]:
 
 # ---- stages -------------------------------------------------------------------------------------------
 def _claim_or_wait(ctx: JobContext, job_id: int) -> str:
-    """Run stage ``job_id`` here, or wait for the worker that runs it; return its final status."""
+    """Run stage ``job_id`` here, or wait for the worker that runs it (taking it over should that worker
+    die); return its final status."""
     wait_for_earlier_jobs(ctx.engine, job_id)
-    if job_rows.claim(ctx.engine, job_id, job_rows.this_worker(), STALE_AFTER_S):
-        return execute(ctx.engine, job_id)
-    while (row := job_rows.get(ctx.engine, job_id))["status"] not in job_rows.TERMINAL:
+    while not job_rows.claim(ctx.engine, job_id, job_rows.this_worker(), STALE_AFTER_S):
+        status = job_rows.get(ctx.engine, job_id)["status"]
+        if status in job_rows.TERMINAL:
+            return status
         ctx.check_cancelled()
         time.sleep(STAGE_POLL_S)
-    return row["status"]
+    return execute(ctx.engine, job_id)
 
 
 class Stages:
@@ -116,10 +118,8 @@ class Stages:
         if found is None:
             job_id = job_rows.submit(ctx.engine, kind, params, parent=ctx.job_id)
         else:
-            job_id = found["id"]
-            job_rows.requeue(
-                ctx.engine, job_id
-            )  # a failed or cancelled stage runs again; an active one goes on
+            job_id = found["id"]  # a failed or cancelled stage runs again; an active one goes on
+            job_rows.requeue(ctx.engine, job_id)
         ctx.check_cancelled()
         ctx.phase(f"{kind} (job {job_id})")
         status = _claim_or_wait(ctx, job_id)
