@@ -1,4 +1,4 @@
-"""The labelled sample of generated pairs shipped in ``benchmarks/data`` imports cleanly: 314 human
+"""The labelled sample of generated pairs shipped in ``benchmarks/data`` imports cleanly: 366 human
 judgements of pairs the embedded teacher made, each saying how it was made, in both classes."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ SAMPLE = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "generate
 
 def test_the_shipped_sample_imports_with_every_label_and_how_it_was_made(engine):
     records = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines()]
-    assert len(records) == 314
+    assert len(records) == 366
     assert all(
         "judged" in r["note"] and r["provenance"]["origin"] in ("generated", "student") for r in records
     )
@@ -24,10 +24,10 @@ def test_the_shipped_sample_imports_with_every_label_and_how_it_was_made(engine)
     )  # a random sample of the default recipe's survivors; the rest sit below the cut
 
     summary = import_labelled(engine, SAMPLE)
-    assert summary["inserted"] == 314 and summary["accepted"] + summary["rejected"] == 314
-    assert 0 < summary["accepted"] < 314
+    assert summary["inserted"] == 366 and summary["accepted"] + summary["rejected"] == 366
+    assert 0 < summary["accepted"] < 366
     with engine.connect() as conn:
-        assert len(conn.execute(labels.select()).all()) == 314
+        assert len(conn.execute(labels.select()).all()) == 366
 
 
 def test_each_random_sample_gives_the_precision_the_readme_reports():
@@ -40,3 +40,4 @@ def test_each_random_sample_gives_the_precision_the_readme_reports():
     assert accepted("survivor") == 32  # the default recipe on the first measurement run: 32% [24%, 42%]
     assert accepted("loop_version") == 29  # the cpu-hour loop's version: 29% [21%, 39%]
     assert accepted("loop_r1_pairs") == 4  # all 14 student-proposed pairs of the round-1 version
+    assert accepted("temperature_0.3_version") == 10  # all 52 kept at teacher temperature 0.3: 19%
