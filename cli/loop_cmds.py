@@ -10,6 +10,7 @@ import argparse
 from typing import Any
 
 from cli import add_db_argument
+from cli.submit import exit_code
 from db import connect
 from db import jobs as job_rows
 from pipeline import runner
@@ -116,7 +117,7 @@ def cmd_loop(args: argparse.Namespace) -> int:
         return 0
     status = runner.run_job(engine, job_id)
     print("\n".join(summary_lines(loop_summary(engine, job_id))))
-    if status != "done":
+    if status != "done":  # the exit-code rule of every job command (``cli.submit``)
         row = job_rows.get(engine, job_id)
-        raise runner.UserError(f"loop job {job_id} {status}: {(row['error'] or status).splitlines()[0]}")
-    return 0
+        print(f"loop job {job_id}: {status}\nerror: {(row['error'] or status).strip().splitlines()[0]}")
+    return exit_code(status)

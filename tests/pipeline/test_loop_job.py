@@ -180,3 +180,16 @@ def test_loop_without_a_benchmark_is_documented_in_the_command_help():
     out = subprocess.run(cli("loop", "--help"), cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
                          capture_output=True, text=True, check=True).stdout  # fmt: skip
     assert "--preset" in out and "held-out pairs" in out
+
+
+def test_a_failed_loop_command_exits_1_with_its_first_error_line(tmp_path, teacher, capsys):
+    from cli import main
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("Report 1 arrived on day 1.\n")
+    url = f"sqlite:///{tmp_path / 'failed.db'}"
+    args = ["loop", "--db", url, "--corpus", str(corpus), "--contexts", "1", "--samples", "4", "--teacher", teacher,
+            "--backend", "torch", "--embedder", "none", "--max", "rouge_l=0.01"]  # fmt: skip
+    assert main(args) == 1  # a job that ran and failed, as every job command
+    out = capsys.readouterr().out
+    assert "loop job 1: failed" in out and "error: " in out and "kept_pairs=0" in out
