@@ -4,13 +4,15 @@ Parameters: ``run`` (training run id, required), ``benchmark`` (file or folder p
 ``format`` (auto | mrpc | jsonl | lines | tsv), ``limit`` (first N rows), ``alpha`` (iBLEU weight, 0.7),
 ``batch_size`` (16), ``max_new_tokens`` (64), ``samples`` (outputs per source for self-BLEU; 0 = skip),
 ``embedder`` (encoder for the BERTScore-style metrics; ``embedded`` = all-MiniLM-L6-v2, empty = skip),
-``untrained`` (true: also the run's base student before training, prompted the same way: the paper's
+``syntax`` (true: TED-R is required, so a missing parser is an error, not a skipped metric),
+``exemplars`` (see below), ``untrained`` (true: also the run's base student before training, prompted the same way: the paper's
 "the teacher cannot do this" baseline), ``device``.
 
 With a parser installed, both systems also get TED-R (``pipeline.syntax_control``: the tree distance
 between the top levels of each output's parse and the reference's template; for copy-input the output is
 the source). A syntax-controlled run reads each source with the reference's template (rows whose
-reference the parser rejects keep their plain source).
+reference the parser rejects keep their plain source). ``exemplars`` (a file of one sentence per
+benchmark row) takes every row's template from its exemplar's parse instead of the reference's.
 
 Writes two ``evaluations`` rows in one transaction, both with the run's id: ``system="student"`` and
 ``system="copy_input"`` (and ``system="untrained"`` when asked), each with corpus metrics and per-example (source, reference, output, scores).
@@ -37,6 +39,8 @@ DEFAULTS: dict[str, Any] = {
     "embedder": "embedded",
     "untrained": False,
     "device": None,
+    "exemplars": None,
+    "syntax": False,
 }
 #: The metrics a results table shows (CLI and studio), in order: (key, column label).
 TABLE_METRICS = (
@@ -128,17 +132,22 @@ def _examples(bench, outputs: list[str], per_example: list[dict[str, float]]) ->
     ]
 
 
-def _syntax_setup(ctx: JobContext, run: dict[str, Any], bench) -> tuple[Any, list[str | None], list[str]]:
-    """(parser or None, the reference templates, the student's inputs) for this run."""
+def _syntax_setup(
+    ctx: JobContext, run: dict[str, Any], bench, p: dict[str, Any]
+) -> tuple[Any, list[str | None], list[str]]:
+    """(parser or None, each row's template, the student's inputs) for this run; the templates come from
+    the references' parses, or from the exemplar file's. ``syntax`` or ``exemplars`` insist on a parser."""
     from pipeline.critics import syntax
-    from pipeline.syntax_control import controlled_source, open_parser, templates_for
+    from pipeline.syntax_control import controlled_source, open_parser, read_exemplars, templates_for
 
-    syntax_run = bool((run.get("config") or {}).get("syntax"))
-    if not syntax_run and syntax.resolve_parser(syntax.AUTO) is None:
+    syntax_run, exemplars = bool((run.get("config") or {}).get("syntax")), p["exemplars"]
+    if not (syntax_run or exemplars or p["syntax"]) and syntax.resolve_parser(syntax.AUTO) is None:
         ctx.log("no parser installed: TED-R skipped (install Debian's python3-link-grammar for it)")
         return None, [None] * len(bench.rows), list(bench.sources)
+    shapes = read_exemplars(exemplars, len(bench.rows)) if exemplars else list(bench.references)
     parser = open_parser()
-    templates = templates_for(ctx.engine, parser, list(bench.references))
+    templates = templates_for(ctx.engine, parser, shapes)
+    ctx.log(f"templates from {'the exemplars in ' + exemplars if exemplars else 'the references'}")
     if not syntax_run:
         return parser, templates, list(bench.sources)
     inputs = [
@@ -190,7 +199,7 @@ def run(ctx: JobContext) -> None:
         student = load_student(str(Path(run["output_dir"]) / "final"), device=p["device"])
     except ModelLoadError as exc:
         raise UserError(str(exc)) from exc
-    parser, templates, inputs = _syntax_setup(ctx, run, bench)
+    parser, templates, inputs = _syntax_setup(ctx, run, bench, p)
     outputs, outputs_per_s = _generate(ctx, student, inputs, p)
     samples = _self_bleu_samples(ctx, student, inputs, p) if int(p["samples"]) > 1 else None
     del student
@@ -204,6 +213,8 @@ def run(ctx: JobContext) -> None:
         "benchmark_path": str(Path(bench.path).resolve()),
         "format": bench.format,
         "limit": p["limit"],
+        # what TED-R (and a syntax run's inputs) measured the shape against
+        "templates": None if parser is None else (p["exemplars"] or "references"),
     }
     student_metrics, student_rows = score_system(
         outputs, bench.references, bench.sources, alpha=float(p["alpha"]), embedder=embedder, samples=samples

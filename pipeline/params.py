@@ -233,6 +233,20 @@ EVALUATE: tuple[Param, ...] = (
         preview=False,
     ),  # fmt: skip
     Param("untrained", None, "also the run's base student before training, prompted the same way", bool),
+    Param(
+        "syntax",
+        None,
+        "the syntax evaluation: TED-R for every system, an error when link-grammar is missing "
+        "(without it TED-R is added whenever link-grammar is installed)",
+        bool,
+    ),  # fmt: skip
+    Param(
+        "exemplars",
+        None,
+        "templates from exemplar sentences, one per benchmark row (.txt lines or .jsonl 'exemplar'/'text'), "
+        "instead of the references' parses (needs link-grammar)",
+        metavar="PATH",
+    ),  # fmt: skip
     Param("batch_size", 16, "rows decoded together", int, cli_default=16, preview=False),
     Param("max_new_tokens", 64, "cap per output", int, cli_default=64, preview=False),
     Param("device", None, "auto (CUDA when present), cpu, cuda, ...", preview=False),

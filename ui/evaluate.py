@@ -63,17 +63,25 @@ EXAMPLE_WIDTHS = ["5%", "22%", "22%", "22%", "7%", "8%", "7%", "7%"]
 E = {p.name: p for p in EVALUATE}
 
 
-def form_params(run_id, benchmark, fmt, limit, alpha, samples, *, roots=None) -> dict[str, Any]:
-    """Job parameters from the form, or a ``FormError`` naming the bad field. With ``roots`` (the
-    studio's data folders) the benchmark must lie inside one of them."""
-    path = str(benchmark or "").strip()
-    if not path:
-        raise FormError("Give the path of a benchmark file or folder on the studio's machine.")
-    if roots is not None:
+def _server_path(value: Any, roots, what: str) -> str:
+    """A path typed into the form; with ``roots`` it must lie inside one of them and exist."""
+    path = str(value or "").strip()
+    if roots is not None and path:
         resolved = confined_path(path, roots, "benchmarks")
         if not resolved.exists():
-            raise FormError(f"No benchmark file or folder {path!r} in {', '.join(map(str, roots))}.")
+            raise FormError(f"No {what} {path!r} in {', '.join(map(str, roots))}.")
         path = str(resolved)
+    return path
+
+
+def form_params(
+    run_id, benchmark, fmt, limit, alpha, samples, exemplars=None, *, roots=None
+) -> dict[str, Any]:
+    """Job parameters from the form, or a ``FormError`` naming the bad field. With ``roots`` (the
+    studio's data folders) the benchmark and the exemplar file must lie inside one of them."""
+    if not str(benchmark or "").strip():
+        raise FormError("Give the path of a benchmark file or folder on the studio's machine.")
+    path = _server_path(benchmark, roots, "benchmark file or folder")
     if fmt not in FORMATS:
         raise FormError(f"Format must be one of {', '.join(FORMATS)}, not {fmt!r}.")
     return {
@@ -85,6 +93,7 @@ def form_params(run_id, benchmark, fmt, limit, alpha, samples, *, roots=None) ->
         "samples": as_int(
             samples or 0, "Samples for self-BLEU", low=E["samples"].low, high=E["samples"].high
         ),
+        "exemplars": _server_path(exemplars, roots, "exemplar file") or None,
     }
 
 
@@ -163,6 +172,8 @@ def layout(ctx: AppContext) -> SimpleNamespace:
             with gr.Row():
                 alpha = gr.Number(0.7, label="iBLEU alpha")
                 samples = gr.Number(0, label="Samples for self-BLEU (0 = skip)", precision=0)
+            exemplars = gr.Textbox(label="Exemplar file (optional: one sentence per row whose parse is its template)",
+                                   placeholder="exemplars.txt")  # fmt: skip
             command = gr.Code(label="Equivalent command", language="shell", lines=2, interactive=False)
             start = gr.Button("Start evaluation", variant="primary")
             message = gr.Markdown(elem_id="evaluate-message")
@@ -198,7 +209,7 @@ def layout(ctx: AppContext) -> SimpleNamespace:
 
 def render(ctx: AppContext) -> None:
     ui = layout(ctx)
-    fields = [ui.run_pick, ui.benchmark, ui.fmt, ui.limit, ui.alpha, ui.samples]
+    fields = [ui.run_pick, ui.benchmark, ui.fmt, ui.limit, ui.alpha, ui.samples, ui.exemplars]
 
     def list_evaluations() -> list[list[Any]]:
         return results_table(ctx.engine)
@@ -221,4 +232,4 @@ def render(ctx: AppContext) -> None:
         show_progress="hidden",
     )
     on_open(ctx, bind(load_page, ctx), [], [ui.run_pick, ui.table], api_name="evaluate_page")
-    remember(ctx, "evaluate", [ui.benchmark, ui.fmt, ui.limit, ui.alpha, ui.samples])
+    remember(ctx, "evaluate", [ui.benchmark, ui.fmt, ui.limit, ui.alpha, ui.samples, ui.exemplars])

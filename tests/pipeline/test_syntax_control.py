@@ -12,7 +12,8 @@ from db import jobs as job_rows
 from db import runs
 from db.parses import parse_of
 from models.trees import Tree
-from pipeline.syntax_control import SEPARATOR, controlled_source, ted_r, templated_pairs
+from pipeline.runner import UserError
+from pipeline.syntax_control import SEPARATOR, controlled_source, read_exemplars, ted_r, templated_pairs
 from tests.models.test_parser import needs_lg
 from tests.pipeline.students import make_version, run_train_job, train_params
 
@@ -44,6 +45,25 @@ def test_ted_r_compares_the_output_top_levels_with_the_template(engine):
     assert found.rows == [0.0, 2.0, None]  # one more NP with its leaf: two insertions
     assert found.mean == 1.0
     assert controlled_source("x", wanted) == "x <syntax> (S (NP n) (NP n))"
+
+
+def test_exemplars_come_one_per_row_from_text_or_jsonl_and_a_short_file_is_refused(tmp_path):
+    text = tmp_path / "exemplars.txt"
+    text.write_text("First shape here.\nSecond one.\nA third.\n")
+    assert read_exemplars(str(text), 2) == ["First shape here.", "Second one."]  # --limit: the first rows
+    jsonl = tmp_path / "exemplars.jsonl"
+    jsonl.write_text('{"exemplar": "One."}\n\n{"text": "Two."}\n')
+    assert read_exemplars(str(jsonl), 2) == ["One.", "Two."]
+    with pytest.raises(UserError, match="holds 3 exemplar.*has 4 row"):
+        read_exemplars(str(text), 4)
+    jsonl.write_text('{"exemplar": "One."}\n{"id": 2}\n')
+    with pytest.raises(UserError, match="line 2: not a JSON object"):
+        read_exemplars(str(jsonl), 2)
+    text.write_text("One.\n\nThree.\n")
+    with pytest.raises(UserError, match="line 2 is empty"):
+        read_exemplars(str(text), 3)
+    with pytest.raises(UserError, match="does not exist"):
+        read_exemplars(str(tmp_path / "missing.txt"), 1)
 
 
 @needs_lg
@@ -82,4 +102,19 @@ def test_a_tiny_syntax_controlled_run_end_to_end(engine, db_url, tiny_seq2seq, t
     assert "ted_r" in evaluations[(plain["id"], "student")]["metrics"]  # the unconstrained student too
     evaluate_log = job_rows.get(engine, syntax_student["metrics"]["job_id"])["log"]
     assert "syntax-controlled run: 3 of 3 rows have a template" in evaluate_log
+    assert syntax_student["metrics"]["templates"] == "references"
+
+    # exemplar-controlled: each row's template is its exemplar's shape, so copy-input's TED-R changes
+    exemplars = tmp_path / "exemplars.txt"
+    exemplars.write_text("".join(source + "\n" for source, _ in rows))  # the source's own shape
+    assert main([*argv, "--run", str(run["id"]), "--syntax", "--exemplars", str(exemplars)]) == 0
+    assert "TED-R" in capsys.readouterr().out
+    by_exemplar = [e for e in runs.list_evaluations(engine, with_examples=True)
+                   if e["metrics"].get("templates") == str(exemplars)]  # fmt: skip
+    assert {e["system"] for e in by_exemplar} == {"student", "copy_input"}
+    copy = next(e for e in by_exemplar if e["system"] == "copy_input")
+    assert copy["metrics"]["ted_r"] == 0.0  # the source against its own template
+    exemplars.write_text("Only one exemplar.\n")
+    assert main([*argv, "--run", str(run["id"]), "--exemplars", str(exemplars)]) == 1
+    assert "holds 1 exemplar(s), but the benchmark has 3 row(s)" in capsys.readouterr().out
     json.dumps(syntax_student["metrics"])  # stored metrics stay plain JSON

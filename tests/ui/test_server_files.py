@@ -96,6 +96,13 @@ def test_typed_benchmark_paths_are_confined_to_the_data_folders(ctx, tmp_path):
             evaluate_params(1, path, "auto", 10, 0.7, 0, roots=ctx.data_dirs)
     with pytest.raises(FormError, match="No benchmark file or folder 'missing.txt'"):
         evaluate_params(1, "missing.txt", "auto", 10, 0.7, 0, roots=ctx.data_dirs)
+    # the exemplar file of a syntax evaluation is confined the same way
+    (data / "shapes.txt").write_text("One shape.\n")
+    params = evaluate_params(1, "mrpc.txt", "auto", 10, 0.7, 0, "shapes.txt", roots=ctx.data_dirs)
+    assert params["exemplars"] == str(data / "shapes.txt")
+    assert evaluate_params(1, "mrpc.txt", "auto", 10, 0.7, 0, "", roots=ctx.data_dirs)["exemplars"] is None
+    with pytest.raises(FormError, match="reads benchmarks only from"):
+        evaluate_params(1, "mrpc.txt", "auto", 10, 0.7, 0, str(tmp_path / "private.txt"), roots=ctx.data_dirs)
 
 
 def test_the_train_form_confines_a_local_student(ctx):
