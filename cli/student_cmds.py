@@ -11,13 +11,23 @@ import argparse
 from typing import Any
 
 from cli import add_db_argument
+from cli.executor_args import add_executor_arguments, check_ray_reachable, executor_params
 from cli.submit import exit_code, given, submit
 from db import connect, runs
 from db import jobs as job_rows
 from models.availability import check_model
 from pipeline import runner
+from pipeline.distill_job import validate_params
 from pipeline.evaluate_job import TABLE_METRICS, format_metric
-from pipeline.params import EVALUATE, TRAIN, add_flags, evaluate_command, params_from_args, train_command
+from pipeline.params import (
+    DISTILL,
+    EVALUATE,
+    TRAIN,
+    add_flags,
+    evaluate_command,
+    params_from_args,
+    train_command,
+)
 
 SYSTEM_ORDER = ("student", "untrained", "copy_input")
 __all__ = ["evaluate_command", "train_command"]  # the commands the studio previews: ``pipeline.params``
@@ -38,16 +48,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser("distill", help="one self-distillation round: the student proposes new pairs")
     add_db_argument(p)
-    p.add_argument("--run", type=int, required=True, help="training run id whose student proposes")
-    p.add_argument("--contexts", type=int, default=20, help="fresh source sentences (default 20)")
-    p.add_argument("--samples", type=int, default=10, help="proposals per source (default 10)")
-    p.add_argument("--corpus", help="text/JSONL file of sources (default: stored teacher sentences)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--no-score", action="store_true", help="do not score the new pairs afterwards")
-    p.add_argument("--nli", help="NLI model for the score job (default: none, embedding similarity)")
-    p.add_argument("--device")
-    p.add_argument("--backend", choices=("auto", "torch", "ctranslate2"), default="auto",
-                   help="student decoding: auto (ctranslate2 for a causal student on CPU, else torch)")  # fmt: skip
+    add_flags(p, DISTILL)
+    add_executor_arguments(p)
     p.add_argument("--background", action="store_true", help="only queue the jobs for a worker")
     p.set_defaults(handler=cmd_distill)
 
@@ -93,17 +95,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_distill(args: argparse.Namespace) -> int:
     engine = connect(args.db)
-    params = {
-        "run": args.run, "contexts": args.contexts, "samples": args.samples, "corpus": args.corpus,
-        "seed": args.seed, "score": not args.no_score, "nli": args.nli, "device": args.device,
-        "backend": args.backend,
-    }  # fmt: skip
+    params = given({**params_from_args(args, DISTILL), **executor_params(args)})
+    validate_params(params)  # a bad value is refused before anything is queued
+    if not args.background:
+        check_ray_reachable(params)
     check_model("nli", args.nli)
-    job_id, status = submit(engine, args.db, "distill", given(params), background=args.background)
+    job_id, status = submit(engine, args.db, "distill", params, background=args.background)
     if status != "done":
         return exit_code(status)
     print(f"distill job {job_id}: {runs.count_job_pairs(engine, job_id)} student pairs added")
-    if not args.no_score:  # the score job the distill job queued
+    if params.get("score") is not False:  # the score job the distill job queued
         queued = [j for j in job_rows.recent(engine, 20)
                   if j["kind"] == "score" and j["status"] == "queued" and j["id"] > job_id]  # fmt: skip
         for job in queued:

@@ -18,13 +18,17 @@ Parameters: ``run`` (required), ``contexts`` (how many sources, default 20), ``s
 ``batch_size`` (8 sources per committed batch), ``seed`` (0), ``corpus``, ``score`` (true), ``nli`` and
 ``embedder`` (passed to the queued score job), ``device``, ``backend`` (the student's decoding engine:
 ``torch``, ``ctranslate2`` for a causal student, or ``auto`` = ctranslate2 when it can run the student on
-a CPU, else torch with a log line; recorded in every pair's provenance). A killed job resumes after its last
-committed batch; pairs are unique on (task, source, target), so nothing is inserted twice.
+a CPU, else torch with a log line; recorded in every pair's provenance), and ``executor`` / ``ray_address``
+/ ``ray_workers`` (``pipeline.executor``: with ``ray`` the batches are decoded by Ray actors, each holding
+the student, and committed here in the same order with the same seeds). A killed job resumes after its
+last committed batch; pairs are unique on (task, source, target), so nothing is inserted twice.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,25 +40,13 @@ from db.queries import insert_pairs
 from db.schema import sentences
 from db.types import Pair
 from pipeline.evaluate_job import finished_run
+from pipeline.executor import DEFAULTS as EXECUTOR_DEFAULTS
+from pipeline.executor import validate_executor
+from pipeline.params import DISTILL, STUDENT_BACKENDS, check, defaults
 from pipeline.runner import JobContext, UserError
 
-DEFAULTS: dict[str, Any] = {
-    "contexts": 20,
-    "samples": 10,
-    "top_p": 0.9,
-    "temperature": 0.7,
-    "no_repeat_ngram_size": 3,
-    "max_new_tokens": 64,
-    "batch_size": 8,
-    "seed": 0,
-    "corpus": None,
-    "score": True,
-    "nli": None,
-    "embedder": "embedded",
-    "device": None,
-    "backend": "auto",  # student decoding: auto (ctranslate2 for a causal student on CPU) | torch | ctranslate2
-}
-STUDENT_BACKENDS = ("auto", "torch", "ctranslate2")
+#: Every parameter's default and bounds: ``pipeline.params.DISTILL``; the executor's: ``pipeline.executor``.
+DEFAULTS: dict[str, Any] = {**defaults(DISTILL), **EXECUTOR_DEFAULTS}
 
 Source = dict[str, Any]  # text, and context_id / sentence_id when it came from the teacher
 
@@ -138,7 +130,7 @@ def _ct2_generate(student, engine, sampling: dict[str, Any]):
     return generate
 
 
-def student_decoder(ctx: JobContext, student, folder: str, p: dict[str, Any]):
+def student_decoder(log: Callable[[str], None], student, folder: str, p: dict[str, Any]):
     """(generate(texts, n, seed), backend name) for the job's ``backend``; auto falls back to torch and
     logs why, an explicit backend that cannot run is a ``UserError``."""
     import torch
@@ -175,19 +167,62 @@ def student_decoder(ctx: JobContext, student, folder: str, p: dict[str, Any]):
             why = str(exc)
     if backend == "ctranslate2":
         raise UserError(f"The ctranslate2 backend cannot decode this student: {why}; use --backend torch.")
-    ctx.log(f"backend auto: using torch because {why}")
+    log(f"backend auto: using torch because {why}")
     return torch_generate, "torch"
 
 
-def run(ctx: JobContext) -> None:
+def validate_params(params: dict[str, Any]) -> dict[str, Any]:
+    """The job's parameters checked against ``pipeline.params.DISTILL`` and the executor's keys, with
+    defaults filled in; ``UserError`` names the bad one."""
+    p = check(DISTILL, {k: v for k, v in params.items() if k not in EXECUTOR_DEFAULTS}, "distill")
+    return {**p, **validate_executor(params)}
 
+
+@dataclass
+class Proposals:
+    """Stores one round's proposals batch by batch, the same way wherever they were decoded."""
+
+    ctx: JobContext
+    task: str
+    round: int
+    base: dict[str, Any]  # provenance every pair of the round carries
+    total: int  # sources of the round
+    added: int = 0
+
+    def started(self, backend: str, samples: int) -> None:
+        self.base["backend"] = backend
+        self.ctx.log(
+            f"round {self.round}: run {self.base['student_run']} proposes {samples} targets for {self.total} "
+            f"sources (student decoding: {backend})"
+        )
+
+    def store(self, start: int, chunk: list[Source], outputs: list[list[str]], seed: int) -> None:
+        """One batch's new pairs and the job's progress, in one transaction."""
+        new_pairs = [
+            Pair(
+                source=s["text"],
+                target=target,
+                task=self.task,
+                context_id=s["context_id"],
+                source_sentence_id=s["sentence_id"],
+                origin="student",
+                round=self.round,
+                provenance={**self.base, "seed": seed, "sample_index": index},
+            )  # fmt: skip
+            for s, outs in zip(chunk, outputs, strict=True)
+            for index, target in proposals(s["text"], outs)
+        ]
+        with self.ctx.batch(done=start + len(chunk), total=self.total) as conn:
+            self.added += insert_pairs(conn, new_pairs, job_id=self.ctx.job_id)
+        self.ctx.advance(start + len(chunk))
+
+
+def run(ctx: JobContext) -> None:
     from curation.versions import get_version
     from models.loading import ModelLoadError
     from models.student import load_student
 
-    p = {**DEFAULTS, **{k: v for k, v in ctx.params.items() if v is not None}}
-    if int(p["contexts"]) < 1 or int(p["samples"]) < 1:
-        raise UserError("contexts and samples must be positive numbers.")
+    p = validate_params(ctx.params)
     run_row = finished_run(ctx)
     version = get_version(ctx.engine, run_row["version_id"])
     task = version["recipe"].get("task", "paraphrase")
@@ -202,44 +237,31 @@ def run(ctx: JobContext) -> None:
             "No fresh source sentences: run a generate job first (its teacher sentences are used) "
             "or pass a corpus file (--corpus PATH)."
         )
-    ctx.phase("loading student")
     folder = str(Path(run_row["output_dir"]) / "final")
-    try:
-        student = load_student(folder, device=p["device"])
-    except ModelLoadError as exc:
-        raise UserError(str(exc)) from exc
-    generate, backend = student_decoder(ctx, student, folder, p)
-    ctx.phase("proposing targets", unit="sources", total=len(sources), done=min(ctx.done, len(sources)))
     sampling = {k: p[k] for k in ("top_p", "temperature", "no_repeat_ngram_size", "max_new_tokens")}
     base = {"student_run": run_row["id"], "student": run_row["student"], "version": version["name"],
-            "recipe_hash": version["recipe_hash"], "sampling": sampling, "job": ctx.job_id,
-            "backend": backend}  # fmt: skip
-    ctx.log(
-        f"round {new_round}: run {run_row['id']} proposes {p['samples']} targets for {len(sources)} sources "
-        f"(student decoding: {backend})"
-    )
-    added, batch = 0, int(p["batch_size"])
-    for start in range(ctx.done, len(sources), batch):  # ctx.done = sources already committed
-        chunk = sources[start : start + batch]
-        seed = int(p["seed"]) + start
-        outputs = generate([s["text"] for s in chunk], int(p["samples"]), seed)
-        new_pairs = [
-            Pair(
-                source=s["text"],
-                target=target,
-                task=task,
-                context_id=s["context_id"],
-                source_sentence_id=s["sentence_id"],
-                origin="student",
-                round=new_round,
-                provenance={**base, "seed": seed, "sample_index": index},
-            )  # fmt: skip
-            for s, outs in zip(chunk, outputs, strict=True)
-            for index, target in proposals(s["text"], outs)
-        ]
-        with ctx.batch(done=start + len(chunk), total=len(sources)) as conn:
-            added += insert_pairs(conn, new_pairs, job_id=ctx.job_id)
-        ctx.advance(start + len(chunk))
+            "recipe_hash": version["recipe_hash"], "sampling": sampling, "job": ctx.job_id}  # fmt: skip
+    round_ = Proposals(ctx, task, new_round, base, len(sources))
+    size = int(p["batch_size"])
+    # ctx.done = sources already committed; batch i samples with seed + its first source's index
+    batches = [(i, sources[i : i + size], int(p["seed"]) + i) for i in range(ctx.done, len(sources), size)]
+    if p["executor"] == "ray":  # the same batches and seeds, decoded by Ray actors, committed here in order
+        from pipeline.ray_executor import run_distill
+
+        run_distill(ctx, p, folder, batches, round_)
+    else:
+        ctx.log("executor local: 1 worker (this process)")
+        ctx.phase("loading student")
+        try:
+            student = load_student(folder, device=p["device"])
+        except ModelLoadError as exc:
+            raise UserError(str(exc)) from exc
+        generate, backend = student_decoder(ctx.log, student, folder, p)
+        ctx.phase("proposing targets", unit="sources", total=len(sources), done=min(ctx.done, len(sources)))
+        round_.started(backend, int(p["samples"]))
+        for start, chunk, seed in batches:
+            round_.store(start, chunk, generate([s["text"] for s in chunk], int(p["samples"]), seed), seed)
+    added = round_.added
     ctx.log(f"round {new_round}: {added} new student pairs")
     if p["score"]:
         score_job = job_rows.submit(ctx.engine, "score", {"nli": p["nli"], "embedder": p["embedder"]})

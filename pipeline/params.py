@@ -1,13 +1,15 @@
 """One parameter spec per job kind: each field's default, bounds, help text and CLI flag, in one place.
 
-The ``generate`` job validates with it (``pipeline.generate_params``), the CLI builds its flags from it
-(``add_flags``), and the studio takes its form defaults and its command previews from it (``command``).
-Adding a parameter is one ``Param`` here. Torch-free and gradio-free.
+The ``generate`` job validates with it (``pipeline.generate_params``), the ``evaluate`` and ``distill``
+jobs with ``check``; the CLI builds its flags from it (``add_flags``), and the studio takes its form
+defaults and its command previews from it (``command``). Adding a parameter is one ``Param`` here.
+Torch-free and gradio-free.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from typing import Any
 
 from db import display_url
 from db.types import TASKS
+from pipeline.runner import UserError
 from pipeline.types import BACKENDS
 
 
@@ -24,7 +27,8 @@ class Param:
     ``high`` bound a number; ``cli_default`` is what the CLI passes when the flag is absent (``None``:
     the job's default applies); ``flag`` is the CLI option (default ``--name-with-dashes``);
     ``required`` flags must be given; flags sharing an ``exclusive`` name cannot be given together;
-    ``preview`` is False for a parameter the studio's command preview leaves out."""
+    ``preview`` is False for a parameter the studio's command preview leaves out. A bool is a switch:
+    its flag sets True, or False when the default is True (``--no-score``)."""
 
     name: str
     default: Any
@@ -44,6 +48,11 @@ class Param:
     @property
     def flag(self) -> str:
         return self.option or "--" + self.name.replace("_", "-")
+
+    @property
+    def switch_value(self) -> bool:
+        """What a bool's flag sets: the opposite of a True default, else True."""
+        return self.default is not True
 
     def cli_help(self) -> str:
         if self.kind is bool or self.default is None:
@@ -71,8 +80,9 @@ def add_flags(parser: argparse.ArgumentParser, spec: Sequence[Param]) -> None:
             if p.exclusive not in groups:
                 groups[p.exclusive] = parser.add_mutually_exclusive_group()
             target = groups[p.exclusive]
-        if p.kind is bool:
-            target.add_argument(p.flag, dest=p.name, action="store_true", help=p.cli_help())
+        if p.kind is bool:  # absent: None (the job's default applies)
+            target.add_argument(p.flag, dest=p.name, action="store_const", const=p.switch_value,
+                                default=None, help=p.cli_help())  # fmt: skip
             continue
         target.add_argument(p.flag, dest=p.name, type=p.kind, default=p.cli_default, choices=p.choices,
                             metavar=p.metavar, required=p.required, help=p.cli_help())  # fmt: skip
@@ -81,11 +91,56 @@ def add_flags(parser: argparse.ArgumentParser, spec: Sequence[Param]) -> None:
 def params_from_args(args: argparse.Namespace, spec: Sequence[Param]) -> dict[str, Any]:
     """The job's parameters as the user gave them on the command line (``None``: not given, which is also
     what an absent switch gives)."""
-    return {
-        p.name: getattr(args, p.name) or None if p.kind is bool else getattr(args, p.name)
-        for p in spec
-        if p.cli
-    }
+    return {p.name: getattr(args, p.name) for p in spec if p.cli}
+
+
+def _problem(p: Param, value: Any) -> str | None:
+    """Why ``value`` does not fit ``p`` (kind, bounds, choices), or ``None``."""
+    if p.choices is not None and value not in p.choices:
+        return f"must be one of {', '.join(p.choices)}"
+    if p.kind is bool:
+        return None if isinstance(value, bool) else "must be true or false"
+    if p.kind in (int, float):
+        whole = p.kind is int
+        if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)):
+            return "must be a whole number" if whole else "must be a number"
+        if not whole and not math.isfinite(value):
+            return "must be a finite number"
+
+        def shown(bound: float) -> str:
+            return f"{int(bound):,}" if whole else f"{bound:g}"
+
+        if p.low is not None and p.high is not None and not p.low <= value <= p.high:
+            return f"must be from {shown(p.low)} to {shown(p.high)}"
+        if p.low is not None and value < p.low:
+            return f"must be at least {shown(p.low)}"
+        if p.high is not None and value > p.high:
+            return f"must be at most {shown(p.high)}"
+        return None
+    return None if isinstance(value, str) else "must be text"
+
+
+def check(spec: Sequence[Param], params: dict[str, Any], job: str) -> dict[str, Any]:
+    """``params`` checked against ``spec`` (unknown names, required ones, kinds, bounds, choices), with
+    every default filled in; ``UserError`` names the first bad parameter. ``None`` means not given."""
+    if not isinstance(params, dict):
+        raise UserError(f"{job} parameters must be an object of name: value.")
+    known = {p.name: p for p in spec}
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise UserError(f"Unknown {job} parameter(s) {', '.join(unknown)}; known: {', '.join(known)}.")
+    checked = defaults(spec)
+    for name, value in params.items():
+        if value is None:
+            continue
+        problem = _problem(known[name], value)
+        if problem:
+            raise UserError(f"{job} parameter {name} {problem}, got {value!r:.80}.")
+        checked[name] = value
+    missing = [p.flag for p in spec if p.required and checked.get(p.name) is None]
+    if missing:
+        raise UserError(f"A {job} job needs {', '.join(missing)}.")
+    return checked
 
 
 def command(verb: str, db_url: str, params: dict[str, Any], spec: Sequence[Param]) -> str:
@@ -97,7 +152,7 @@ def command(verb: str, db_url: str, params: dict[str, Any], spec: Sequence[Param
         if not (p.cli and p.preview) or value in (None, "", []):
             continue
         if p.kind is bool:
-            argv += [p.flag] if value else []
+            argv += [p.flag] if value == p.switch_value else []
         else:
             argv += [p.flag, str(value)]
     return shlex.join(argv)
@@ -250,6 +305,35 @@ EVALUATE: tuple[Param, ...] = (
     Param("batch_size", 16, "rows decoded together", int, cli_default=16, preview=False),
     Param("max_new_tokens", 64, "cap per output", int, cli_default=64, preview=False),
     Param("device", None, "auto (CUDA when present), cpu, cuda, ...", preview=False),
+)
+
+
+# ---- distill --------------------------------------------------------------------------------------------
+#: The sampling defaults are the paper's (method.md step 6). The executor's keys are ``pipeline.executor``'s.
+STUDENT_BACKENDS = ("auto", "torch", "ctranslate2")
+DISTILL: tuple[Param, ...] = (
+    Param("run", None, "training run id whose student proposes", int, low=1, required=True),
+    Param("contexts", 20, "fresh source sentences", int, 1, 10_000_000),
+    Param("samples", 10, "proposals per source", int, 1, 1000),
+    Param("corpus", None, "text/JSONL file of sources (default: stored teacher sentences)"),
+    Param("seed", 0, "batch i samples with seed + its first source's index", int, 0, 2_000_000_000),
+    Param("top_p", 0.9, "nucleus sampling mass", float, 0.01, 1.0),
+    Param("temperature", 0.7, "sampling temperature", float, 0.01, 5.0),
+    Param("no_repeat_ngram_size", 3, "ban repeated n-grams; 0 = off", int, 0, 32),
+    Param("max_new_tokens", 64, "cap per proposal", int, 1, 2048),
+    Param("batch_size", 8, "sources per committed batch (a work unit on Ray)", int, 1, 10_000),
+    Param("score", True, "do not score the new pairs afterwards", bool, option="--no-score"),
+    Param(
+        "nli", None, "NLI model for the score job (default: none, embedding similarity)", metavar="ID_OR_PATH"
+    ),
+    Param("embedder", "embedded", "embedder for the score job", preview=False),
+    Param("device", None, "auto (CUDA when present), cpu, cuda, ..."),
+    Param(
+        "backend",
+        "auto",
+        "student decoding: auto (ctranslate2 for a causal student on CPU, else torch)",
+        choices=STUDENT_BACKENDS,
+    ),  # fmt: skip
 )
 
 

@@ -7,8 +7,9 @@ How a job runs on it (``executor: ray``):
 
 - The job is cut into **deterministic work units** in the order the local executor uses: batches of
   ``batch_contexts`` contexts for ``generate`` (context ``seq`` samples with seed ``seed + seq`` wherever it
-  runs), and batches of ``batch_size`` pending pairs in id order for each of ``score``'s cheap, embedding and
-  NLI stages.
+  runs), batches of ``batch_size`` pending pairs in id order for each of ``score``'s cheap, embedding and
+  NLI stages, and batches of ``batch_size`` sources for ``distill`` (seeded with ``seed`` + the index of
+  their first source).
 - **Actors** run the units: one model per actor, loaded once (lazily, so an actor that Ray restarts loads it
   again); ``num_gpus=1`` per actor when the cluster has GPUs, torch threads sized to the actor's CPUs.
 - The **driver** (the process running the job: the CLI, ``impossible worker`` or the studio's worker) hands
@@ -536,6 +537,82 @@ class RayScoring:
         """Fail the job, naming the units that failed, once every other unit and stage has run."""
         if self.failures:
             raise UserError(failure_summary(self.failures, self.units))
+
+
+# ---- distill -------------------------------------------------------------------------------------------
+
+
+class DistillWorker(_Actor):
+    """A Ray actor holding one trained student (its folder must be readable where the actor runs: shared
+    storage on a cluster); ``propose`` decodes one batch of sources exactly as the local job does."""
+
+    def __init__(self, folder: str, params: dict[str, Any], threads: int) -> None:
+        super().__init__(threads)
+        self.folder, self.params = folder, params
+        self.notes: list[str] = []
+        self._generate: Callable[..., list[list[str]]] | None = None
+        self.backend = ""
+
+    def generator(self) -> Callable[..., list[list[str]]]:
+        if self._generate is None:
+            from models.loading import ModelLoadError
+            from models.student import load_student
+            from pipeline.distill_job import student_decoder
+
+            try:
+                student = load_student(self.folder, device=self.params["device"])
+            except ModelLoadError as exc:
+                raise UserError(str(exc)) from None
+            self._generate, self.backend = student_decoder(
+                self.notes.append, student, self.folder, self.params
+            )
+        return self._generate
+
+    def ready(self) -> dict[str, Any]:
+        self.generator()
+        return {"where": self.where(), "backend": self.backend, "notes": list(self.notes)}
+
+    def propose(self, texts: list[str], n: int, seed: int) -> list[list[str]]:
+        return self.generator()(texts, n, seed)
+
+
+def run_distill(
+    ctx: JobContext, p: dict[str, Any], folder: str, batches: list[tuple], proposals: Any
+) -> None:
+    """``distill_job.run``'s batches ``(start, sources, seed)`` on Ray actors; each finished batch is stored
+    by ``proposals.store`` (one transaction with the job's progress) in the batches' order."""
+    ray = connect(p["ray_address"])
+    plan = make_plan(ray, p["ray_workers"], p["device"] or "auto")
+    ctx.log(plan.describe(p["ray_address"]))
+    ctx.phase("starting ray workers (loading student)")
+    pool = Pool(ray, DistillWorker, (folder, p, plan.threads), plan)
+    samples = int(p["samples"])
+    try:
+        answer = pool.first_ready(ctx)
+        for note in answer["notes"]:
+            ctx.log(note)
+        ctx.phase(
+            "proposing targets", unit="sources", total=proposals.total, done=min(ctx.done, proposals.total)
+        )
+        proposals.started(answer["backend"], samples)
+        units = [
+            Unit(
+                f"sources {start + 1}-{start + len(chunk)}",
+                ([s["text"] for s in chunk], samples, seed),
+                (start, chunk, seed),
+            )  # fmt: skip
+            for start, chunk, seed in batches
+        ]
+
+        def commit(unit: Unit, outputs: list[list[str]]) -> None:
+            start, chunk, seed = unit.payload
+            proposals.store(start, chunk, outputs, seed)
+
+        failures = pool.run(ctx, units, "propose", commit)
+    finally:
+        pool.close()
+    if failures:
+        raise UserError(failure_summary(failures, len(units)))
 
 
 def check_available(address: str | None) -> None:

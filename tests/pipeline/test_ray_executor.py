@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import signal
 import sys
 import threading
@@ -337,3 +338,45 @@ def test_a_killed_driver_leaves_whole_units_and_resume_runs_the_rest(
     assert_no_duplicates(engine)
     assert snapshot(engine) == local_rows
     assert "generate resumed" in job_rows.get(engine, job_id)["log"]
+
+
+def student_rows(engine) -> list[tuple]:
+    """Every student pair as the user sees it: source, target, round and provenance but the job id."""
+    with engine.connect() as conn:
+        found = conn.execute(select(pairs).where(pairs.c.origin == "student").order_by(pairs.c.id)).mappings()
+        return [(r["source"], r["target"], r["round"], {k: v for k, v in r["provenance"].items() if k != "job"})
+                for r in found]  # fmt: skip
+
+
+@needs_ray
+def test_distill_on_ray_stores_what_local_stores(local_ray, tmp_path, tiny_teacher):
+    """The same trained student, corpus and seed: three units of two sources on two actors give exactly the
+    local executor's student pairs, committed in the local order, and the log names the executor."""
+    from tests.pipeline.students import trained_run
+
+    local = connect(f"sqlite:///{tmp_path / 'local.db'}")
+    trained_run(local, tiny_teacher, tmp_path)
+    local.dispose()
+    shutil.copy(tmp_path / "local.db", tmp_path / "ray.db")
+    corpus = tmp_path / "sources.txt"
+    corpus.write_text("Stocks fell sharply. Bonds rallied.\nThe storm moved north.\nRain is due on Friday.\n"
+                      "The mayor spoke at noon. Schools stay shut.\n")  # fmt: skip
+    params = {"run": 1, "corpus": str(corpus), "contexts": 6, "samples": 3, "max_new_tokens": 6,
+              "batch_size": 2, "score": False, "device": "cpu", "seed": 3}  # fmt: skip
+    rows = {}
+    for name, extra in (("local", {}), ("ray", {"executor": "ray"})):
+        engine = connect(f"sqlite:///{tmp_path / f'{name}.db'}")
+        job_id = job_rows.submit(engine, "distill", {**params, **extra})
+        assert runner.run_job(engine, job_id) == "done", job_rows.get(engine, job_id)["error"]
+        rows[name], log = student_rows(engine), job_rows.get(engine, job_id)["log"]
+        engine.dispose()
+    assert rows["local"] and rows["ray"] == rows["local"]
+    assert len({seed for *_, provenance in rows["ray"] for seed in [provenance["seed"]]}) == 3  # 3 units
+    assert "executor ray: 2 worker(s) with 1 CPU thread(s) each" in log
+    assert "student decoding: ctranslate2" in log
+
+
+def test_distill_refuses_a_bad_value_before_queueing(db_url, capsys):
+    assert cli_main(["distill", "--db", db_url, "--run", "1", "--samples", "0"]) != 0
+    assert "distill parameter samples must be from 1 to 1,000, got 0" in capsys.readouterr().err
+    assert job_rows.recent(connect(db_url)) == []
