@@ -24,6 +24,7 @@ from pipeline.params import (
     EVALUATE,
     TRAIN,
     add_flags,
+    check,
     evaluate_command,
     params_from_args,
     train_command,
@@ -83,6 +84,7 @@ def evaluation_table(rows: list[dict[str, Any]]) -> str:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     engine = connect(args.db)
     params = params_from_args(args, EVALUATE)
+    check(EVALUATE, given(params), "evaluate")  # a bad value is refused before anything is queued
     check_model("embedder", args.embedder)
     job_id, status = submit(engine, args.db, "evaluate", given(params), background=args.background)
     if status == "done":

@@ -27,21 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from db import runs
+from pipeline.params import EVALUATE, check, defaults
 from pipeline.runner import JobContext, UserError, require_models
 
-DEFAULTS: dict[str, Any] = {
-    "format": "auto",
-    "limit": None,
-    "alpha": 0.7,
-    "batch_size": 16,
-    "max_new_tokens": 64,
-    "samples": 0,
-    "embedder": "embedded",
-    "untrained": False,
-    "device": None,
-    "exemplars": None,
-    "syntax": False,
-}
+#: Every parameter's default and bounds: ``pipeline.params.EVALUATE`` (checked by ``params.check``).
+DEFAULTS: dict[str, Any] = defaults(EVALUATE)
 #: The metrics a results table shows (CLI and studio), in order: (key, column label).
 TABLE_METRICS = (
     ("ibleu", "iBLEU"),
@@ -178,14 +168,12 @@ def run(ctx: JobContext) -> None:
     from models.metrics import score_system
     from models.student import load_student
 
-    p = {**DEFAULTS, **{k: v for k, v in ctx.params.items() if v is not None}}
+    p = check(EVALUATE, {k: v for k, v in ctx.params.items() if k != "run"}, "evaluate")
     run = finished_run(ctx)
     if p["embedder"] != "embedded":  # a missing embedded encoder only skips the BERTScore-style metrics
         require_models(("embedder", p["embedder"]))
     if not p.get("benchmark"):
         raise UserError("An evaluation needs a benchmark file (--benchmark PATH).")
-    if not 0 <= float(p["alpha"]) <= 1:
-        raise UserError(f"alpha must lie in [0, 1], not {p['alpha']}.")
     try:
         bench = read_benchmark(p["benchmark"], p["format"], p["limit"])
     except BenchmarkFormatError as exc:

@@ -139,7 +139,7 @@ def check(spec: Sequence[Param], params: dict[str, Any], job: str) -> dict[str, 
         checked[name] = value
     missing = [p.flag for p in spec if p.required and checked.get(p.name) is None]
     if missing:
-        raise UserError(f"A {job} job needs {', '.join(missing)}.")
+        raise UserError(f"The {job} job needs {', '.join(missing)}.")
     return checked
 
 
@@ -266,7 +266,7 @@ TRAIN: tuple[Param, ...] = (
 )
 
 # ---- evaluate -------------------------------------------------------------------------------------------
-#: Bounds here are the studio form's checks; the job reads the rest (``pipeline.evaluate_job``).
+#: The job checks every value against these (``check``); the studio form uses the same bounds.
 EVALUATE: tuple[Param, ...] = (
     Param("run", None, "training run id (see `impossible runs`)", int, low=1, required=True),
     Param("benchmark", None, "benchmark file or folder", required=True),
@@ -302,8 +302,8 @@ EVALUATE: tuple[Param, ...] = (
         "instead of the references' parses (needs link-grammar)",
         metavar="PATH",
     ),  # fmt: skip
-    Param("batch_size", 16, "rows decoded together", int, cli_default=16, preview=False),
-    Param("max_new_tokens", 64, "cap per output", int, cli_default=64, preview=False),
+    Param("batch_size", 16, "rows decoded together", int, 1, 4096, cli_default=16, preview=False),
+    Param("max_new_tokens", 64, "cap per output", int, 1, 2048, cli_default=64, preview=False),
     Param("device", None, "auto (CUDA when present), cpu, cuda, ...", preview=False),
 )
 
