@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, delete, select
 
 from db.queries import insert_ignoring_duplicates
 from db.schema import parses
@@ -51,6 +51,14 @@ def store_parses(conn: Connection, parser: str, results: dict[str, StoredParse])
     ]
     if rows:
         conn.execute(insert_ignoring_duplicates(conn, parses), rows)
+
+
+def forget_parses(conn: Connection, parser: str, texts: Iterable[str]) -> None:
+    """Drop the stored parses of ``texts`` (to store them again: one written in an unreadable form)."""
+    keys = [text_key(t) for t in texts]
+    for start in range(0, len(keys), LOOKUP_CHUNK):
+        chunk = keys[start : start + LOOKUP_CHUNK]
+        conn.execute(delete(parses).where(parses.c.parser == parser, parses.c.text_key.in_(chunk)))
 
 
 def parse_of(engine: Engine, parser: str, text: str) -> StoredParse | None:

@@ -65,11 +65,31 @@ def _read(tokens: list[str], at: int) -> tuple[Tree, int]:
     return Tree(label, tuple(children)), at + 1
 
 
+#: Brackets inside a label (a parenthesis token is its own leaf label) written as the Penn Treebank does.
+ESCAPES = {"(": "-LRB-", ")": "-RRB-"}
+
+
+def _escaped(label: str) -> str:
+    for char, name in ESCAPES.items():
+        label = label.replace(char, name)
+    return label
+
+
 def to_bracketed(tree: Tree) -> str:
-    """The one-line bracketed form ``from_bracketed`` reads back (a leaf is its bare label)."""
+    """The one-line bracketed form ``from_bracketed`` reads back (a leaf is its bare label; brackets in a
+    label are written ``-LRB-`` / ``-RRB-``)."""
     if not tree.children:
-        return tree.label
-    return f"({tree.label} {' '.join(to_bracketed(child) for child in tree.children)})"
+        return _escaped(tree.label)
+    return f"({_escaped(tree.label)} {' '.join(to_bracketed(child) for child in tree.children)})"
+
+
+def readable(text: str) -> bool:
+    """Whether ``from_bracketed`` reads ``text``."""
+    try:
+        from_bracketed(text)
+    except TreeSyntaxError:
+        return False
+    return True
 
 
 def truncate(tree: Tree, levels: int = TOP_LEVELS) -> Tree:

@@ -168,7 +168,7 @@ def run(ctx: JobContext) -> None:
     from models.metrics import score_system
     from models.student import load_student
 
-    p = check(EVALUATE, {k: v for k, v in ctx.params.items() if k != "run"}, "evaluate")
+    p = check(EVALUATE, ctx.params, "evaluate")
     run = finished_run(ctx)
     if p["embedder"] != "embedded":  # a missing embedded encoder only skips the BERTScore-style metrics
         require_models(("embedder", p["embedder"]))

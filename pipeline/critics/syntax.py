@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from db.parses import StoredParse, store_parses, stored_parses
+from db.parses import StoredParse, forget_parses, store_parses, stored_parses
 from models.parser import (
     LINK_GRAMMAR,
     PARSERS,
@@ -23,7 +23,7 @@ from models.parser import (
     import_linkgrammar,
     load_parser,
 )
-from models.trees import Tree, from_bracketed, ted, to_bracketed
+from models.trees import Tree, from_bracketed, readable, ted, to_bracketed
 
 AUTO = "auto"
 ERROR_CHARS = 500
@@ -58,6 +58,9 @@ def parse_all(engine: Engine, parser: Parser, texts: Iterable[str]) -> dict[str,
     texts = set(texts)
     with engine.connect() as conn:
         known = stored_parses(conn, parser.name, texts)
+    # a tree stored before brackets in labels were escaped does not read back: parse that text again
+    stale = {t for t, found in known.items() if found.tree is not None and not readable(found.tree)}
+    known = {t: found for t, found in known.items() if t not in stale}
     new = {}
     for text in sorted(texts - set(known)):
         try:
@@ -66,6 +69,7 @@ def parse_all(engine: Engine, parser: Parser, texts: Iterable[str]) -> dict[str,
             new[text] = StoredParse(None, str(exc)[:ERROR_CHARS])
     if new:
         with engine.begin() as conn:
+            forget_parses(conn, parser.name, stale)
             store_parses(conn, parser.name, new)
     return known | new
 

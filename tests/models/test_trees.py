@@ -56,3 +56,10 @@ def test_truncate_and_template():
     assert template(tree) == "(S (NP w n) (VP v NP) .)"  # three levels: the root is level 1
     with pytest.raises(ValueError, match="at least 1"):
         truncate(tree, 0)
+
+
+def test_a_bracket_label_round_trips_escaped_as_the_penn_treebank_writes_it():
+    tree = Tree("S", (Tree("NP", (Tree("("), Tree("n"), Tree(")"))), Tree("):")))
+    text = to_bracketed(tree)
+    assert text == "(S (NP -LRB- n -RRB-) -RRB-:)"
+    assert to_bracketed(from_bracketed(text)) == text

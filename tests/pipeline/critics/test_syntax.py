@@ -164,3 +164,26 @@ def test_impossible_score_with_link_grammar_fills_ted(db_url, capsys):
     assert rows["On the mat, the cat was sitting."]["ted"] > 0
     assert rows["In the third quarter, profits dropped a lot."]["ted"] > 0
     assert "rejected the target" in rows["the the the the of of of"]["ted_error"]
+
+
+class BracketParser(WordCountParser):
+    """A parenthesis is its own leaf label, as link-grammar's punctuation is."""
+
+    def parse(self, text):
+        self.parsed.append(text)
+        return Tree("S", tuple(Tree(word if word in "()" else "w") for word in text.split()))
+
+
+def test_a_parenthesis_in_a_sentence_stores_a_tree_that_reads_back_and_an_unreadable_one_is_redone(engine):
+    from db.parses import StoredParse, store_parses
+
+    text = "Profits ( after tax fell ."
+    parser = BracketParser()
+    with engine.begin() as conn:  # what a studio before the escaping stored: "(" as a bare label
+        store_parses(conn, "link-grammar", {text: StoredParse("(S w ( w w w)", None)})
+    found = syntax.parse_all(engine, parser, [text])
+    assert parser.parsed == [text]  # the unreadable stored tree was parsed again
+    assert found[text].tree == "(S w -LRB- w w w w)"
+    assert parse_of(engine, "link-grammar", text).tree == found[text].tree  # and stored in its place
+    syntax.parse_all(engine, parser, [text])
+    assert parser.parsed == [text]  # once readable, never again
