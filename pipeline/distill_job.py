@@ -42,11 +42,8 @@ from db.types import Pair
 from pipeline.evaluate_job import finished_run
 from pipeline.executor import DEFAULTS as EXECUTOR_DEFAULTS
 from pipeline.executor import validate_executor
-from pipeline.params import DISTILL, STUDENT_BACKENDS, check, defaults
+from pipeline.params import DISTILL, STUDENT_BACKENDS, check
 from pipeline.runner import JobContext, UserError
-
-#: Every parameter's default and bounds: ``pipeline.params.DISTILL``; the executor's: ``pipeline.executor``.
-DEFAULTS: dict[str, Any] = {**defaults(DISTILL), **EXECUTOR_DEFAULTS}
 
 Source = dict[str, Any]  # text, and context_id / sentence_id when it came from the teacher
 
@@ -246,7 +243,7 @@ def run(ctx: JobContext) -> None:
     # ctx.done = sources already committed; batch i samples with seed + its first source's index
     batches = [(i, sources[i : i + size], int(p["seed"]) + i) for i in range(ctx.done, len(sources), size)]
     if p["executor"] == "ray":  # the same batches and seeds, decoded by Ray actors, committed here in order
-        from pipeline.ray_executor import run_distill
+        from pipeline.ray_jobs import run_distill
 
         run_distill(ctx, p, folder, batches, round_)
     else:

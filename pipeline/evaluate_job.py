@@ -27,11 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from db import runs
-from pipeline.params import EVALUATE, check, defaults
+from pipeline.params import EVALUATE, check
 from pipeline.runner import JobContext, UserError, require_models
 
-#: Every parameter's default and bounds: ``pipeline.params.EVALUATE`` (checked by ``params.check``).
-DEFAULTS: dict[str, Any] = defaults(EVALUATE)
 #: The metrics a results table shows (CLI and studio), in order: (key, column label).
 TABLE_METRICS = (
     ("ibleu", "iBLEU"),
@@ -168,7 +166,7 @@ def run(ctx: JobContext) -> None:
     from models.metrics import score_system
     from models.student import load_student
 
-    p = check(EVALUATE, ctx.params, "evaluate")
+    p = check(EVALUATE, ctx.params, "evaluate")  # defaults and bounds: ``pipeline.params.EVALUATE``
     run = finished_run(ctx)
     if p["embedder"] != "embedded":  # a missing embedded encoder only skips the BERTScore-style metrics
         require_models(("embedder", p["embedder"]))

@@ -152,7 +152,7 @@ def run(ctx: JobContext) -> None:
     p = validate_params(ctx.params)
     require_models(("teacher", p["teacher"]))
     if p["executor"] == "ray":  # the same units, seeds and rows, decoded by Ray actors
-        from pipeline.ray_executor import run_generate
+        from pipeline.ray_jobs import run_generate
 
         run_generate(ctx, p)
         return

@@ -429,7 +429,7 @@ def run(ctx: JobContext) -> None:
     count = len(stages) + 1  # the critics, then dedup
     on_ray = None
     if settings.executor == "ray":
-        from pipeline.ray_executor import RayScoring
+        from pipeline.ray_jobs import RayScoring
 
         on_ray = RayScoring(ctx, settings)
     else:
