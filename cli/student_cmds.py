@@ -63,6 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     engine = connect(args.db)
     params = params_from_args(args, TRAIN)
+    check(TRAIN, given(params), "train")  # a bad value is refused before anything is queued
     check_model("student", args.student)
     job_id, status = submit(engine, args.db, "train", given(params), background=args.background)
     if status == "done":

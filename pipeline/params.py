@@ -233,7 +233,9 @@ SCORE: tuple[Param, ...] = (
 )
 
 # ---- train ----------------------------------------------------------------------------------------------
-#: The job (``pipeline.train_job.train_config``) fills in and checks what is left ``None``.
+#: The job checks every given value against these (``pipeline.train_job.train_config``) and leaves what is
+#: not given to ``models.train.TrainConfig`` (``lr``'s default depends on ``lora``); the studio's train form
+#: uses the same bounds. The ``cli=False`` ones are job parameters without a flag.
 TRAIN: tuple[Param, ...] = (
     Param("version", None, "version name (or id) to train on", required=True),
     Param("lora", None, "train a LoRA adapter (merged into the saved model)", bool),
@@ -249,13 +251,23 @@ TRAIN: tuple[Param, ...] = (
         "hub id, local folder, .gguf file, or 'embedded' (SmolLM2-135M)",
         cli_default="embedded",
     ),  # fmt: skip
-    Param("epochs", 1, "passes over the training pairs", int, exclusive="steps"),
-    Param("max_steps", None, "optimizer steps (overrides epochs)", int, exclusive="steps"),
-    Param("lr", 5e-5, "peak learning rate (2e-4 with --lora)", float),
-    Param("batch_size", 8, "pairs per step", int),
-    Param("eval_fraction", 0.1, "share of pairs held out for eval loss", float),
-    Param("checkpoint_every", 50, "steps between checkpoints", int, preview=False),
-    Param("seed", 0, "data order and initialisation seed", int),
+    Param("epochs", 1, "passes over the training pairs", int, 1, 1000, exclusive="steps"),
+    Param("max_steps", None, "optimizer steps (overrides epochs)", int, 1, 10_000_000, exclusive="steps"),
+    Param("lr", 5e-5, "peak learning rate (2e-4 with --lora)", float, 1e-8, 1.0),
+    Param("batch_size", 8, "pairs per step", int, 1, 4096),
+    Param("eval_fraction", 0.1, "share of pairs held out for eval loss", float, 0.0, 0.5),
+    Param("checkpoint_every", 50, "steps between checkpoints", int, 1, 1_000_000, preview=False),
+    Param("seed", 0, "data order and initialisation seed", int, 0, 2_000_000_000),
+    Param("eval_every", 25, "steps between eval-loss measurements", int, 1, 1_000_000, cli=False),
+    Param("keep_checkpoints", 2, "checkpoints kept on disk", int, 1, 1000, cli=False),
+    Param("warmup_fraction", 0.05, "share of steps with a linear warmup", float, 0.0, 1.0, cli=False),
+    Param("weight_decay", 0.01, "AdamW weight decay", float, 0.0, 1.0, cli=False),
+    Param("grad_clip", 1.0, "gradient norm clip", float, 0.0, 1000.0, cli=False),
+    Param("lora_r", 8, "LoRA rank", int, 1, 1024, cli=False),
+    Param("lora_alpha", 16, "LoRA alpha", int, 1, 4096, cli=False),
+    Param("lora_dropout", 0.05, "LoRA dropout", float, 0.0, 0.9, cli=False),
+    Param("max_source_tokens", 128, "source tokens kept per pair", int, 1, 8192, cli=False),
+    Param("max_target_tokens", 96, "target tokens kept per pair", int, 1, 8192, cli=False),
     Param("device", "auto", "auto (CUDA when present), cpu, cuda, cuda:1, ..."),
     Param(
         "output_dir",

@@ -26,6 +26,7 @@ from sqlalchemy import Engine
 from db import jobs as job_rows
 from db import runs
 from db.migrations import database_id
+from pipeline.params import TRAIN, check
 from pipeline.runner import JobCancelled, JobContext, UserError, require_models
 
 DEFAULT_RUNS_DIR = Path("runs")
@@ -34,16 +35,12 @@ NOT_CONFIG = ("version", "output_dir", "syntax")
 
 
 def train_config(params: dict[str, Any], task: str):
-    """A ``TrainConfig`` from job parameters; unknown or impossible settings raise ``UserError``."""
+    """A ``TrainConfig`` from job parameters: each given value checked against ``pipeline.params.TRAIN``
+    (unknown names, kinds, bounds), the rest left to ``TrainConfig``'s defaults; ``UserError`` otherwise."""
     from models.train import TrainConfig
 
-    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    check(TRAIN, params, "train")
     settings = {k: v for k, v in params.items() if k not in NOT_CONFIG and v is not None}
-    unknown = sorted(set(settings) - known)
-    if unknown:
-        raise UserError(
-            f"Unknown training setting(s): {', '.join(unknown)}. Known: {', '.join(sorted(known))}."
-        )
     config = TrainConfig(**{**settings, "task": task})
     try:
         config.validate()

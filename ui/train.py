@@ -16,9 +16,10 @@ from db import jobs as job_rows
 from db import runs
 from models.train_defaults import eval_count, resolved_lr
 from pipeline.params import TRAIN, train_command
+from pipeline.params import field as spec_field
 from ui.common import user_errors
 from ui.context import AppContext, bind, on_open
-from ui.forms import FormError, as_float, as_int, model_spec, optional_int, unset
+from ui.forms import FormError, as_float, as_int, model_spec, unset
 from ui.job_forms import DEVICES, command_preview
 from ui.jobview import eta_text, progress_text
 
@@ -27,6 +28,12 @@ RUN_COLUMNS = ["run", "status", "version", "student", "steps", "lora", "lr", "ba
 
 #: The form's first values come from the train spec (``pipeline.params``), as the CLI's help does.
 T = {p.name: p for p in TRAIN}
+
+
+def _bounds(name: str) -> dict[str, Any]:
+    """The spec's bounds of a train parameter (``pipeline.params.TRAIN``), as the form's checks take them."""
+    spec = spec_field(TRAIN, name)
+    return {"low": spec.low, "high": spec.high}
 
 
 def form_params(
@@ -39,13 +46,13 @@ def form_params(
     return {
         "version": str(version),
         "student": model_spec(student, "student"),
-        "epochs": as_int(epochs, "Epochs", low=1),
-        "max_steps": None if unset(max_steps) else optional_int(max_steps, "Max steps", low=1),
-        "lr": None if unset(lr) else as_float(lr, "Learning rate", low=1e-8, high=1.0),
-        "batch_size": as_int(batch_size, "Batch size", low=1, high=4096),
+        "epochs": as_int(epochs, "Epochs", **_bounds("epochs")),
+        "max_steps": None if unset(max_steps) else as_int(max_steps, "Max steps", **_bounds("max_steps")),
+        "lr": None if unset(lr) else as_float(lr, "Learning rate", **_bounds("lr")),
+        "batch_size": as_int(batch_size, "Batch size", **_bounds("batch_size")),
         "lora": bool(lora),
-        "eval_fraction": as_float(eval_fraction, "Eval fraction", low=0.0, high=0.5),
-        "seed": as_int(seed, "Seed", low=0),
+        "eval_fraction": as_float(eval_fraction, "Eval fraction", **_bounds("eval_fraction")),
+        "seed": as_int(seed, "Seed", **_bounds("seed")),
         "device": device if device in DEVICES else "auto",
         "syntax": bool(syntax) or None,  # None: left out of the job's parameters and the command
     }

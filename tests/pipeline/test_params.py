@@ -55,3 +55,24 @@ def test_distill_checks_its_spec_and_the_executor_keys():
         distill_params({"run": 1, "backend": "vllm"})
     with pytest.raises(UserError, match="Unknown executor 'spark'"):
         distill_params({"run": 1, "executor": "spark"})
+
+
+def test_a_train_job_checks_its_settings_against_the_spec_before_loading_anything():
+    from pipeline.train_job import train_config
+
+    config = train_config({"version": "v1", "lora": True, "eval_every": 5}, "paraphrase")
+    assert config.eval_every == 5 and config.resolved_lr() == 2e-4  # lr left to TrainConfig (LoRA: 2e-4)
+    with pytest.raises(UserError, match="train parameter eval_fraction must be from 0 to 0.5, got 0.8"):
+        train_config({"version": "v1", "eval_fraction": 0.8}, "paraphrase")
+    with pytest.raises(UserError, match="Unknown train parameter\\(s\\) warmup"):
+        train_config({"version": "v1", "warmup": 0.1}, "paraphrase")
+
+
+def test_the_cli_refuses_an_impossible_training_setting_before_queueing(db_url, capsys):
+    from cli import main
+    from db import connect
+    from db import jobs as job_rows
+
+    assert main(["train", "--db", db_url, "--version", "v1", "--epochs", "0"]) != 0
+    assert "train parameter epochs must be from 1 to 1,000, got 0" in capsys.readouterr().err
+    assert job_rows.recent(connect(db_url)) == []
