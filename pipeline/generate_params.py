@@ -9,7 +9,6 @@ before anything is queued. Neither imports torch.
 
 from __future__ import annotations
 
-import math
 import re
 from pathlib import Path
 from typing import Any
@@ -18,40 +17,23 @@ from db.types import TASKS
 from db.values import storable_problem
 from pipeline.executor import DEFAULTS as EXECUTOR_DEFAULTS
 from pipeline.executor import validate_executor
-from pipeline.params import GENERATE, defaults
+from pipeline.params import GENERATE, Param, defaults, number_problem
 from pipeline.runner import UserError
 from pipeline.types import BACKENDS
 
-#: Every parameter's default, and its bounds below, come from the one spec (``pipeline.params.GENERATE``);
+#: Every parameter's default, and its bounds (``NUMBERS``), come from the one spec (``pipeline.params.GENERATE``);
 #: the executor's three keys from ``pipeline.executor``.
 DEFAULTS: dict[str, Any] = {**defaults(GENERATE), **EXECUTOR_DEFAULTS}
-#: name -> (smallest, largest) whole number.
-WHOLE_NUMBERS: dict[str, tuple[int, int]] = {
-    p.name: (int(p.low), int(p.high)) for p in GENERATE if p.kind is int and p.low is not None
-}
-#: name -> (smallest, largest) number.
-NUMBERS: dict[str, tuple[float, float]] = {
-    p.name: (p.low, p.high) for p in GENERATE if p.kind is float and p.low is not None
-}
+#: The bounded numbers, by name, checked by the spec's one number rule (``params.number_problem``).
+NUMBERS: dict[str, Param] = {p.name: p for p in GENERATE if p.kind in (int, float) and p.low is not None}
 DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d{1,2})?")
 MAX_SPEC_CHARS = 1000
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _check_whole_number(name: str, value: Any) -> None:
-    low, high = WHOLE_NUMBERS[name]
-    if not _is_int(value) or not low <= value <= high:
-        raise UserError(f"{name} must be a whole number from {low:,} to {high:,}, got {value!r}.")
-
-
 def _check_number(name: str, value: Any) -> None:
-    low, high = NUMBERS[name]
-    number_ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not number_ok or not low <= value <= high:
-        raise UserError(f"{name} must be a number from {low:g} to {high:g}, got {value!r}.")
+    problem = number_problem(NUMBERS[name], value)
+    if problem:
+        raise UserError(f"{name} {problem}, got {value!r}.")
 
 
 def _check_text(name: str, value: Any, advice: str) -> None:
@@ -77,11 +59,9 @@ def validate_params(params: dict[str, Any]) -> dict[str, Any]:
     _check_text("teacher", p["teacher"], "a Hugging Face id, a local path, or 'embedded'")
     if p["corpus"] is None and p["contexts"] is None:
         p["contexts"] = DEFAULTS["contexts"]
-    for name in WHOLE_NUMBERS:
-        if name != "contexts" or p[name] is not None:
-            _check_whole_number(name, p[name])
     for name in NUMBERS:
-        _check_number(name, p[name])
+        if name != "contexts" or p[name] is not None:
+            _check_number(name, p[name])
     if not isinstance(p["device"], str) or not DEVICE.fullmatch(p["device"]):
         raise UserError(f"device must be auto, cpu, mps, cuda or cuda:N, got {p['device']!r:.80}.")
     if p["backend"] not in BACKENDS:

@@ -94,6 +94,34 @@ def params_from_args(args: argparse.Namespace, spec: Sequence[Param]) -> dict[st
     return {p.name: getattr(args, p.name) for p in spec if p.cli}
 
 
+def number_problem(p: Param, value: Any) -> str | None:
+    """Why ``value`` is not a number of ``p``'s kind within its bounds (``must be a whole number from 2 to
+    1,000``), or ``None``: the one number rule of every job's parameters."""
+    whole = p.kind is int
+    kind_ok = not isinstance(value, bool) and isinstance(value, int if whole else (int, float))
+    fits = (
+        kind_ok
+        and (whole or math.isfinite(value))
+        and (p.low is None or value >= p.low)
+        and (p.high is None or value <= p.high)
+    )
+    if fits:
+        return None
+
+    def shown(bound: float) -> str:
+        return f"{int(bound):,}" if whole else f"{bound:g}"
+
+    if p.low is not None and p.high is not None:
+        bounds = f" from {shown(p.low)} to {shown(p.high)}"
+    elif p.low is not None:
+        bounds = f" of at least {shown(p.low)}"
+    elif p.high is not None:
+        bounds = f" of at most {shown(p.high)}"
+    else:
+        bounds = "" if whole else " (finite)"
+    return f"must be {'a whole number' if whole else 'a number'}{bounds}"
+
+
 def _problem(p: Param, value: Any) -> str | None:
     """Why ``value`` does not fit ``p`` (kind, bounds, choices), or ``None``."""
     if p.choices is not None and value not in p.choices:
@@ -101,22 +129,7 @@ def _problem(p: Param, value: Any) -> str | None:
     if p.kind is bool:
         return None if isinstance(value, bool) else "must be true or false"
     if p.kind in (int, float):
-        whole = p.kind is int
-        if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)):
-            return "must be a whole number" if whole else "must be a number"
-        if not whole and not math.isfinite(value):
-            return "must be a finite number"
-
-        def shown(bound: float) -> str:
-            return f"{int(bound):,}" if whole else f"{bound:g}"
-
-        if p.low is not None and p.high is not None and not p.low <= value <= p.high:
-            return f"must be from {shown(p.low)} to {shown(p.high)}"
-        if p.low is not None and value < p.low:
-            return f"must be at least {shown(p.low)}"
-        if p.high is not None and value > p.high:
-            return f"must be at most {shown(p.high)}"
-        return None
+        return number_problem(p, value)
     return None if isinstance(value, str) else "must be text"
 
 

@@ -21,12 +21,12 @@ def test_check_fills_defaults_and_names_the_bad_parameter_with_its_bounds():
     p = check(EVALUATE, {"run": 3, "benchmark": "b.jsonl", "limit": None}, "evaluate")
     assert p["alpha"] == 0.7 and p["batch_size"] == 16 and p["limit"] is None
     for bad, message in (
-        ({"alpha": 1.5}, "evaluate parameter alpha must be from 0 to 1, got 1.5"),
-        ({"batch_size": 0}, "batch_size must be from 1 to 4,096, got 0"),
-        ({"limit": 0}, "limit must be at least 1"),
+        ({"alpha": 1.5}, "evaluate parameter alpha must be a number from 0 to 1, got 1.5"),
+        ({"batch_size": 0}, "batch_size must be a whole number from 1 to 4,096, got 0"),
+        ({"limit": 0}, "limit must be a whole number of at least 1"),
         ({"samples": 2.5}, "samples must be a whole number"),
         ({"samples": True}, "samples must be a whole number"),
-        ({"alpha": float("nan")}, "alpha must be a finite number"),
+        ({"alpha": float("nan")}, "alpha must be a number from 0 to 1, got nan"),
         ({"format": "xml"}, "format must be one of auto, mrpc, jsonl, lines, tsv"),
         ({"untrained": "yes"}, "untrained must be true or false"),
         ({"benchmark": 7}, "benchmark must be text"),
@@ -62,7 +62,9 @@ def test_a_train_job_checks_its_settings_against_the_spec_before_loading_anythin
 
     config = train_config({"version": "v1", "lora": True, "eval_every": 5}, "paraphrase")
     assert config.eval_every == 5 and config.resolved_lr() == 2e-4  # lr left to TrainConfig (LoRA: 2e-4)
-    with pytest.raises(UserError, match="train parameter eval_fraction must be from 0 to 0.5, got 0.8"):
+    with pytest.raises(
+        UserError, match="train parameter eval_fraction must be a number from 0 to 0.5, got 0.8"
+    ):
         train_config({"version": "v1", "eval_fraction": 0.8}, "paraphrase")
     with pytest.raises(UserError, match="Unknown train parameter\\(s\\) warmup"):
         train_config({"version": "v1", "warmup": 0.1}, "paraphrase")
@@ -74,5 +76,5 @@ def test_the_cli_refuses_an_impossible_training_setting_before_queueing(db_url, 
     from db import jobs as job_rows
 
     assert main(["train", "--db", db_url, "--version", "v1", "--epochs", "0"]) != 0
-    assert "train parameter epochs must be from 1 to 1,000, got 0" in capsys.readouterr().err
+    assert "train parameter epochs must be a whole number from 1 to 1,000, got 0" in capsys.readouterr().err
     assert job_rows.recent(connect(db_url)) == []

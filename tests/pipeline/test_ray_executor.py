@@ -378,5 +378,7 @@ def test_distill_on_ray_stores_what_local_stores(local_ray, tmp_path, tiny_teach
 
 def test_distill_refuses_a_bad_value_before_queueing(db_url, capsys):
     assert cli_main(["distill", "--db", db_url, "--run", "1", "--samples", "0"]) != 0
-    assert "distill parameter samples must be from 1 to 1,000, got 0" in capsys.readouterr().err
+    assert (
+        "distill parameter samples must be a whole number from 1 to 1,000, got 0" in capsys.readouterr().err
+    )
     assert job_rows.recent(connect(db_url)) == []
