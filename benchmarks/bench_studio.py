@@ -2,9 +2,11 @@
 page served the same way, in the same run; then the data side of a page load and one Curate threshold
 move through the page's own handler (``ui.curate.curate_view``) on a big synthetic database.
 
-* first render: from navigation until the first tab (Generate) shows its equivalent command and the job
-  worker's state line, which its page-load event fills in, so the number includes the layout, the
-  page-load requests and their answers.
+* first render: from navigation until the studio's front page (Overview) shows the database's counts and
+  the job worker's state line, which its page-load event fills in, so the number includes the layout,
+  the page-load request and its answer. Each other route (Generate, Curate, Train; ``ui.ROUTES``) is its
+  own browser page; its first render (until its first tab's page-load data shows) is timed the same way
+  and printed beside it, so the cost of opening each page is on record too.
   The reference is a ``gr.Blocks`` holding one ``gr.Markdown``, launched with the studio's launch options
   (theme, css, head script), timed from navigation until its text shows. Both pages are opened
   ``--renders`` times, interleaved, each in a fresh browser context (nothing cached); medians are compared.
@@ -41,12 +43,21 @@ from ui.curate import curate_view  # noqa: E402
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 #: What "rendered" means on each page (JavaScript evaluated until true).
-STUDIO_READY = """(() => {
+STUDIO_READY = """(() =>
+  (document.querySelector('#overview-counts')?.innerText || '').includes('candidate pairs')
+  && (document.querySelector('#worker-status')?.innerText || '').includes('worker'))()"""
+#: Each route's path and when its first tab has rendered with its page-load data.
+ROUTE_READY = {
+    "generate": """(() => {
   const command = document.querySelector('#generate-command');
   const shown = (command?.innerText || '') + (command?.querySelector('textarea')?.value || '');
   return shown.includes('impossible generate')
     && (document.querySelector('#worker-status')?.innerText || '').includes('worker');
-})()"""
+})()""",
+    "curate": "(document.querySelector('#curate-count')?.innerText || '').includes('survive')",
+    # the command, or the hint to save a version first when there is none
+    "train": "(document.querySelector('#train-command')?.innerText || '').includes('train')",
+}
 REFERENCE_READY = "document.querySelector('#reference-text')?.innerText.includes('one component')"
 
 
@@ -85,6 +96,7 @@ def first_render(ctx: AppContext, renders: int) -> float:
     from playwright.sync_api import sync_playwright
 
     studio, reference = [], []
+    routes: dict[str, list[float]] = {path: [] for path in ROUTE_READY}
     with (
         running_studio(ctx, worker=False) as studio_url,
         one_component_page(ctx) as reference_url,
@@ -93,13 +105,22 @@ def first_render(ctx: AppContext, renders: int) -> float:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         render_s(browser, studio_url, STUDIO_READY)  # warm-up: Python imports, first requests
         render_s(browser, reference_url, REFERENCE_READY)
+        for path, ready in ROUTE_READY.items():
+            render_s(browser, studio_url + path, ready)
         for _ in range(renders):
             studio.append(render_s(browser, studio_url, STUDIO_READY))
             reference.append(render_s(browser, reference_url, REFERENCE_READY))
+            for path, ready in ROUTE_READY.items():
+                routes[path].append(render_s(browser, studio_url + path, ready))
         browser.close()
     s, r = statistics.median(studio), statistics.median(reference)
-    print(f"first render, studio: median {s:.2f}s ({', '.join(f'{t:.2f}' for t in studio)})")
     print(f"first render, one-component page: median {r:.2f}s ({', '.join(f'{t:.2f}' for t in reference)})")
+    for path, times in routes.items():
+        m = statistics.median(times)
+        print(
+            f"first render, /{path} page: median {m:.2f}s = {m / r:.2f}x ({', '.join(f'{t:.2f}' for t in times)})"
+        )
+    print(f"first render, studio (Overview): median {s:.2f}s ({', '.join(f'{t:.2f}' for t in studio)})")
     return s / r
 
 

@@ -18,7 +18,7 @@ from db import jobs as job_rows
 from tests.conftest import BENCHMARKS
 from tests.ui.conftest import load_candidates
 from tests.ui.studio import running_studio
-from ui import load_pages
+from ui import load_pages, route_of
 from ui.context import AppContext
 
 pytestmark = pytest.mark.browser
@@ -99,7 +99,14 @@ def survivors(page) -> int:
 
 
 def open_tab(page, title: str) -> None:
-    page.get_by_role("tab", name=title).click()
+    """Open the studio's page ``title``: through the navigation bar when its route is not the one shown
+    (each route is its own browser page), then its tab."""
+    tab = page.get_by_role("tab", name=title, exact=True)
+    if not tab.count():
+        route, _path = route_of(title)
+        page.get_by_role("link", name=route, exact=True).first.click()
+        tab.wait_for(timeout=30_000)
+    tab.click()
     page.wait_for_timeout(800)
 
 
@@ -132,7 +139,13 @@ def labelled_count(page) -> int:
 def test_studio_in_a_real_browser(studio_ctx, browser, screenshots):
     with running_studio(studio_ctx) as url:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(url)
+        page.goto(url)  # the front page: what the database holds, the worker's state, the steps
+        page.wait_for_function(
+            "document.querySelector('#overview-counts')?.innerText.includes('candidate pairs')"
+        )
+        assert "worker" in page.locator("#worker-status").inner_text()
+        page.screenshot(path=str(screenshots / "overview.png"), full_page=True)
+        open_tab(page, "Generate")
         page.wait_for_selector("#jobs-table", timeout=30_000)
         page.wait_for_timeout(2500)  # the job list's first poll
         page.screenshot(path=str(screenshots / "generate.png"), full_page=True)
@@ -201,6 +214,7 @@ def test_studio_in_a_real_browser(studio_ctx, browser, screenshots):
         page.get_by_role("option", name="mrpc", exact=True).click()
         page.wait_for_timeout(1000)
         page.reload()
+        open_tab(page, "Generate")
         page.wait_for_selector("#jobs-table", timeout=30_000)
         page.wait_for_timeout(2000)
         assert page.get_by_label("Contexts", exact=True).input_value() == "7"
@@ -317,6 +331,11 @@ def test_every_page_of_a_fresh_database_opens_and_starts_its_jobs(
     with running_studio(ctx, worker=False) as url:  # no worker: jobs that need real models stay queued
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(url)
+        page.wait_for_function(
+            "document.querySelector('#overview-counts')?.innerText.includes('0 candidate pairs')"
+        )
+        assert error_toasts(page) == []
+        open_tab(page, "Generate")
         page.wait_for_selector("#jobs-table", timeout=30_000)
         page.get_by_role("button", name="Start generation").click()
         page.wait_for_function("document.querySelector('#generate-message')?.innerText.includes('Queued')")

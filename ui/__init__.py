@@ -1,7 +1,11 @@
-"""The studio's Gradio layout: one tab per page module, in the order of ``PAGES``.
+"""The studio's Gradio layout: an Overview front page, then one route (its own URL, its own browser page)
+per group of ``ROUTES``, each showing its pages as tabs.
 
 Each page module has ``render(ctx: AppContext) -> None`` and is called inside ``with gr.Tab(title):``
-(see ``ui.context``). The pages are imported by name, so a missing or misspelt page fails at import.
+(see ``ui.context``). Pages that share the recipe being curated (Curate, Review, Critics, Versions) are
+tabs of one route. A route's components reach the browser only when that route is opened, which keeps
+the first render light (``benchmarks/bench_studio.py``). The pages are imported by name, so a missing or
+misspelt page fails at import.
 """
 
 from __future__ import annotations
@@ -11,22 +15,26 @@ from typing import Any
 
 import gradio as gr
 
-from ui import critics, curate, evaluate, generate, review, train, versions
+from ui import critics, curate, evaluate, generate, overview, review, train, versions
 from ui.context import AppContext, load_all_at_once
 from ui.form_state import make_stores
 
-#: (tab title, page module) in the order the tabs appear.
-PAGES: list[tuple[str, ModuleType]] = [
-    ("Generate", generate),
-    ("Curate", curate),
-    ("Review", review),
-    ("Critics", critics),
-    ("Versions", versions),
-    ("Train", train),
-    ("Evaluate", evaluate),
+#: (navigation bar name, URL path, its pages as (tab title, page module)), in the order they appear.
+ROUTES: list[tuple[str, str, list[tuple[str, ModuleType]]]] = [
+    ("Generate", "generate", [("Generate", generate)]),
+    (
+        "Curate",
+        "curate",
+        [("Curate", curate), ("Review", review), ("Critics", critics), ("Versions", versions)],
+    ),
+    ("Train", "train", [("Train", train), ("Evaluate", evaluate)]),
 ]
+#: Every page as (tab title, page module), in order.
+PAGES: list[tuple[str, ModuleType]] = [page for _, _, pages in ROUTES for page in pages]
 
 TITLE = "Impossible Distillation Studio"
+#: The front page's name in the navigation bar (``ui.overview``).
+MAIN_PAGE = "Overview"
 
 CSS = """
 .gradio-container { max-width: 1400px !important; }
@@ -49,21 +57,39 @@ def load_pages() -> list[tuple[str, ModuleType]]:
     return list(PAGES)
 
 
+def route_of(title: str) -> tuple[str, str]:
+    """The (navigation bar name, URL path) of the route that shows the page ``title``."""
+    return next((name, path) for name, path, pages in ROUTES if any(t == title for t, _ in pages))
+
+
 def build_app(ctx: AppContext) -> gr.Blocks:
-    """The whole studio as one ``gr.Blocks``; launch it with ``launch_options(ctx)``."""
+    """The whole studio as one ``gr.Blocks`` (the Overview, then one route per ``ROUTES`` entry); launch
+    it with ``launch_options(ctx)``. Every event of every route is an endpoint of this one app."""
     with gr.Blocks(title=TITLE) as app:
         ctx.blocks = app
-        make_stores(ctx)  # what the browser keeps of each form, outside the tabs (see ui.form_state)
+        gr.Navbar(main_page_name=MAIN_PAGE)
         gr.Markdown(f"## {TITLE}")
-        with gr.Tabs():
-            for index, (title, module) in enumerate(load_pages()):
-                with gr.Tab(title, id=title.lower()) as tab:
-                    ctx.tab, ctx.first_page = tab, index == 0
-                    module.render(ctx)
-        ctx.tab, ctx.first_page = None, True
+        overview.render(ctx)
         load_all_at_once(ctx)
+    for name, path, pages in ROUTES:
+        with app.route(name, path):
+            render_route(ctx, pages)
     calm_idle_queue(app)
     return app
+
+
+def render_route(ctx: AppContext, pages: list[tuple[str, ModuleType]]) -> None:
+    """One route's pages as tabs; its first page's data loads with the route, in one request."""
+    gr.Navbar(main_page_name=MAIN_PAGE)  # each route is its own browser page with its own navigation bar
+    make_stores(ctx)  # what the browser keeps of each form, outside the tabs (see ui.form_state)
+    gr.Markdown(f"## {TITLE}")
+    with gr.Tabs():
+        for index, (title, module) in enumerate(pages):
+            with gr.Tab(title, id=title.lower()) as tab:
+                ctx.tab, ctx.first_page = tab, index == 0
+                module.render(ctx)
+    ctx.tab, ctx.first_page = None, True
+    load_all_at_once(ctx)
 
 
 #: How long Gradio's event queue sleeps between checks while no event waits. Gradio polls every 1 ms

@@ -219,7 +219,13 @@ def layout(ctx: AppContext) -> SimpleNamespace:
                 False,
                 label="Syntax-controlled (the student reads source + the target's parse template; link-grammar)",
             )
-            command = gr.Code(label="Equivalent command", language="shell", lines=2, interactive=False)
+            command = gr.Code(
+                label="Equivalent command",
+                language="shell",
+                lines=2,
+                interactive=False,
+                elem_id="train-command",
+            )
             start = gr.Button("Start training", variant="primary")
             message = gr.Markdown()
         with gr.Column(scale=2):

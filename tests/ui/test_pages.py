@@ -82,3 +82,29 @@ def test_the_idle_server_sleeps_between_queue_checks(ctx):
     app = ui.build_app(ctx)
     assert app._queue.sleep_when_free >= ui.QUEUE_IDLE_SLEEP_S  # Gradio's default spins every 1 ms
     assert app._queue.progress_update_sleep_when_free >= ui.PROGRESS_IDLE_SLEEP_S
+
+
+def test_the_studio_opens_on_a_light_front_page_and_each_route_carries_only_its_pages(ctx):
+    app = ui.build_app(ctx)
+    config = app.get_config_file()["page"]
+    assert set(config) == {"", *(path for _, path, _ in ui.ROUTES)}
+    # what the browser builds when the studio opens: the navigation bar, title, counts, worker line, guide
+    assert len(config[""]["components"]) <= 8
+    for _name, path, pages in ui.ROUTES:
+        ids = set(config[path]["components"])
+        tabs = [block.label for i, block in app.blocks.items() if isinstance(block, gr.Tab) and i in ids]
+        assert tabs == [title for title, _ in pages]
+    assert [title for title, _ in ui.load_pages()] == [t for _, _, pages in ui.ROUTES for t, _ in pages]
+    assert ui.route_of("Versions") == ("Curate", "curate") and ui.route_of("Evaluate") == ("Train", "train")
+
+
+def test_the_front_page_counts_the_database_and_lists_active_jobs(ctx):
+    from db import jobs as job_rows
+    from ui.overview import overview_view
+
+    counts, worker = overview_view(ctx)
+    assert "**120** candidate pairs" in counts and "No job is queued or running." in counts
+    assert "impossible worker" in worker  # no worker started by this studio: say how to run one
+    job = job_rows.submit(ctx.engine, "score", {"embedder": "none"})
+    counts, _ = overview_view(ctx)
+    assert "**1 active job(s)**" in counts and f"job {job} · score · waiting for a worker" in counts
