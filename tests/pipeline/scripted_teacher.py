@@ -69,6 +69,10 @@ def build_scripted_teacher(out_dir: Path, seed: int = 0) -> Path:
             for nxt in successors:
                 head[ids[nxt], direction[word]] += 3.0
         head[ids["\n"], direction[" is"]] += NEWLINE_PULL
+        # ballast, as in build_scripted_llama (after LayerNorm the unused dimension holds the same small
+        # negative value for every scripted token, so all scripted rows shift alike, by about -1.8)
+        for word in {*ids}:
+            head[ids[word], config.n_embd - 1] = 2.0 * NEWLINE_PULL
     model.save_pretrained(out_dir)
     tok.save_pretrained(out_dir)
     return out_dir
@@ -111,6 +115,14 @@ def build_scripted_llama(out_dir: Path, seed: int = 0) -> Path:
             for nxt in successors:
                 head[ids[nxt], direction[word]] += 1.0  # x sqrt(32) after RMSNorm: ~5.7
         head[ids["\n"], direction[" is"]] += NEWLINE_PULL / 3.0
+        # Ballast: a larger weight in a dimension no scripted token uses (its activation is 0, so the logits
+        # are unchanged) sets each scripted row's int8 scale, so the scripted weight is not the row's
+        # maximum. Without it, CTranslate2's int8 path on an AMD CPU (its default there is not MKL)
+        # computed the "." logit after " grey" as 0.90 instead of 5.65 (MKL, or float32: 5.65), and the
+        # script fell apart; the real SmolLM2 in int8 on the same CPU writes normal sentences
+        # (benchmarks/bench_generate.py).
+        for word in {*ids}:
+            head[ids[word], config.hidden_size - 1] = 2.0
     model.save_pretrained(out_dir)
     tok.save_pretrained(out_dir)
     return out_dir
