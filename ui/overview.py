@@ -5,8 +5,6 @@ opens fast; each other page is its own route that the browser loads when it is o
 
 from __future__ import annotations
 
-from typing import Any
-
 import gradio as gr
 
 from db import jobs as job_rows
@@ -15,7 +13,7 @@ from ui.context import AppContext, bind, on_open
 from ui.generate import worker_status
 from ui.jobview import ACTIVE, progress_text
 
-#: The studio's steps, in order, as (route path, what it is for); ``ui.ROUTES`` holds the pages.
+#: The studio's steps as a table linking each route of ``ui.ROUTES`` (relative links: a root path is kept).
 GUIDE = """\
 | Step | Page | What you do there |
 |---|---|---|
@@ -45,6 +43,5 @@ def render(ctx: AppContext) -> None:
     counts = gr.Markdown(elem_id="overview-counts")
     worker = gr.Markdown(elem_classes="id-hint", elem_id="worker-status")
     gr.Markdown(GUIDE)
-    outputs: list[Any] = [counts, worker]
-    on_open(ctx, bind(overview_view, ctx), [], outputs, api_name="overview", queue=False,
+    on_open(ctx, bind(overview_view, ctx), [], [counts, worker], api_name="overview", queue=False,
             show_progress="hidden")  # fmt: skip

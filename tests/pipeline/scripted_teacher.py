@@ -71,7 +71,7 @@ def build_scripted_teacher(out_dir: Path, seed: int = 0) -> Path:
         head[ids["\n"], direction[" is"]] += NEWLINE_PULL
         # ballast, as in build_scripted_llama (after LayerNorm the unused dimension holds the same small
         # negative value for every scripted token, so all scripted rows shift alike, by about -1.8)
-        for word in {*ids}:
+        for word in ids:
             head[ids[word], config.n_embd - 1] = 2.0 * NEWLINE_PULL
     model.save_pretrained(out_dir)
     tok.save_pretrained(out_dir)
@@ -121,7 +121,7 @@ def build_scripted_llama(out_dir: Path, seed: int = 0) -> Path:
         # computed the "." logit after " grey" as 0.90 instead of 5.65 (MKL, or float32: 5.65), and the
         # script fell apart; the real SmolLM2 in int8 on the same CPU writes normal sentences
         # (benchmarks/bench_generate.py).
-        for word in {*ids}:
+        for word in ids:
             head[ids[word], config.hidden_size - 1] = 2.0
     model.save_pretrained(out_dir)
     tok.save_pretrained(out_dir)
