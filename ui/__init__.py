@@ -67,8 +67,7 @@ def build_app(ctx: AppContext) -> gr.Blocks:
     it with ``launch_options(ctx)``. Every event of every route is an endpoint of this one app."""
     with gr.Blocks(title=TITLE) as app:
         ctx.blocks = app
-        gr.Navbar(main_page_name=MAIN_PAGE)
-        gr.Markdown(f"## {TITLE}")
+        page_header()
         overview.render(ctx)
         load_all_at_once(ctx)
     for name, path, pages in ROUTES:
@@ -78,11 +77,16 @@ def build_app(ctx: AppContext) -> gr.Blocks:
     return app
 
 
+def page_header() -> None:
+    """The navigation bar and the title, at the top of every route (each is its own browser page)."""
+    gr.Navbar(main_page_name=MAIN_PAGE)
+    gr.Markdown(f"## {TITLE}")
+
+
 def render_route(ctx: AppContext, pages: list[tuple[str, ModuleType]]) -> None:
     """One route's pages as tabs; its first page's data loads with the route, in one request."""
-    gr.Navbar(main_page_name=MAIN_PAGE)  # each route is its own browser page with its own navigation bar
+    page_header()
     make_stores(ctx)  # what the browser keeps of each form, outside the tabs (see ui.form_state)
-    gr.Markdown(f"## {TITLE}")
     with gr.Tabs():
         for index, (title, module) in enumerate(pages):
             with gr.Tab(title, id=title.lower()) as tab:

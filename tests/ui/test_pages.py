@@ -8,7 +8,9 @@ import pytest
 import ui
 from curation.recipe import Recipe
 from curation.select import count_selected
+from db import jobs as job_rows
 from ui.curate import PAGE_SIZE, curate_view
+from ui.overview import overview_view
 
 EXPECTED_API = {
     "start_generate", "start_score", "upload_corpus", "list_jobs", "cancel_job", "resume_job",
@@ -99,9 +101,6 @@ def test_the_studio_opens_on_a_light_front_page_and_each_route_carries_only_its_
 
 
 def test_the_front_page_counts_the_database_and_lists_active_jobs(ctx):
-    from db import jobs as job_rows
-    from ui.overview import overview_view
-
     counts, worker = overview_view(ctx)
     assert "**120** candidate pairs" in counts and "No job is queued or running." in counts
     assert "impossible worker" in worker  # no worker started by this studio: say how to run one
