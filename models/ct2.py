@@ -10,6 +10,13 @@ processes are removed then).
 ``CT2Teacher.generator()`` builds a fresh ``ctranslate2.Generator`` each call. That is deliberate: the
 engine seeds each worker thread's random generator once, on first use, from ``set_random_seed``; a fresh
 generator is therefore the only way to make one context's samples depend on its own seed alone.
+
+On a CPU the CPU threads are spent as ``engines`` concurrent engines of ``threads // engines`` threads
+each (``parallel_engines``): one engine on two threads spends much of its time waking its second thread
+for each small matrix product, while two one-thread engines decoding two contexts at once keep both cores
+busy (``benchmarks/bench_generate.py``). Each concurrent engine holds its own copy of the weights, so
+their number is also capped by memory. The split depends on the machine only, never on the batch, so a
+context's samples do not depend on which contexts share its batch.
 """
 
 from __future__ import annotations
@@ -173,6 +180,11 @@ class CT2Teacher:
     threads: int
     max_positions: int | None
     eos_ids: frozenset[int]
+    engines: int = 1  # engines decoding at once, each on ``engine_threads`` threads
+
+    @property
+    def engine_threads(self) -> int:
+        return max(1, self.threads // self.engines)
 
     def generator(self) -> Any:
         """A fresh engine (~0.1 s): its worker thread seeds itself from the next ``set_random_seed``."""
@@ -183,7 +195,7 @@ class CT2Teacher:
             device=self.device.type,
             device_index=self.device.index or 0,
             compute_type=self.quantization,
-            intra_threads=self.threads,
+            intra_threads=self.engine_threads,
         )
 
 
@@ -198,6 +210,7 @@ def _load(model: ModelSpec, device: torch.device) -> CT2Teacher:
     target = cache_dir(source, quantization)
     if not is_complete(target):
         convert(source, target, quantization)
+    threads = max(1, torch.get_num_threads())
     tokenizer = AutoTokenizer.from_pretrained(source)
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -214,10 +227,36 @@ def _load(model: ModelSpec, device: torch.device) -> CT2Teacher:
         name=teacher_name(model),
         device=device,
         quantization=quantization,
-        threads=max(1, torch.get_num_threads()),
+        threads=threads,
         max_positions=getattr(config, "max_position_embeddings", None),
         eos_ids=frozenset(eos),
+        engines=parallel_engines(device, threads, _weights_bytes(target), _memory_bytes()),
     )
+
+
+#: Concurrent engines may together take at most this share of the machine's memory for their weights.
+ENGINE_MEMORY_SHARE = 0.25
+
+
+def parallel_engines(device: torch.device, threads: int, weights_bytes: int, memory_bytes: int) -> int:
+    """How many engines decode at once: one per CPU thread, as many as a quarter of the memory holds
+    (one on a GPU, where one engine already keeps the device busy)."""
+    if device.type != "cpu":
+        return 1
+    fits = int(memory_bytes * ENGINE_MEMORY_SHARE) // max(weights_bytes, 1)
+    return max(1, min(threads, fits))
+
+
+def _weights_bytes(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.glob("*.bin"))
+
+
+def _memory_bytes() -> int:
+    """The machine's physical memory (a fixed quantity, so the engine split is the same on every run)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 0
 
 
 @lru_cache(maxsize=4)

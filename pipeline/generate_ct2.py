@@ -12,16 +12,22 @@
 - each row stops at its first certainly complete sentence: the per-token ``callback`` returns True for
   that row (``pipeline.stopping``), and the row leaves the batch.
 
-Seeds: the engine seeds each worker thread's generator once, on first use. Every context with an n-gram
-ban is decoded by a fresh engine (~0.1 s) after ``set_random_seed(seed)``, so a context's samples depend on
-its own seed only, as with the torch decoder (same machine, quantization and thread count). Without an
-n-gram ban (context sampling) all prompts share one call seeded with the first seed: the same batch of
-prompts gives the same samples.
+Seeds: the engine seeds each worker thread's generator once, on first use, from the process-wide
+``set_random_seed``. Every context with an n-gram ban is decoded by a fresh engine (~0.1 s), so a
+context's samples depend on its own seed only, as with the torch decoder (same machine, quantization and
+thread count). Up to ``teacher.engines`` contexts decode at once, one engine each; ``_seeded`` holds the
+process-wide seed for an engine until its first token is sampled, the moment its generator is seeded,
+so concurrent engines never see each other's seed. Without an n-gram ban (context sampling) the prompts
+are split into one run of consecutive prompts per engine, each run one call seeded with its first seed:
+the same batch of prompts gives the same samples on the same machine.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from typing import Any
 
 from models.ct2 import CT2Teacher
@@ -53,6 +59,32 @@ def suppressed(
     return banned
 
 
+_SEED = threading.Lock()  # one process-wide seed: held by one engine at a time until it has used it
+
+
+@contextmanager
+def _seeded(seed: int) -> Iterator[Callable[[], None]]:
+    """Set the engine seed and hold it until the yielded ``release`` is called (by the first token's
+    callback) or the block ends, whichever comes first."""
+    import ctranslate2
+
+    _SEED.acquire()
+    held = [True]
+    guard = threading.Lock()
+
+    def release() -> None:
+        with guard:
+            if held[0]:
+                held[0] = False
+                _SEED.release()
+
+    try:
+        ctranslate2.set_random_seed(int(seed))
+        yield release
+    finally:
+        release()
+
+
 def generation_options(settings: SamplingSettings, samples: int) -> dict[str, Any]:
     """The keyword arguments of ``Generator.generate_batch`` that carry the sampling recipe."""
     return {
@@ -78,26 +110,25 @@ def _decode_call(
     stop_after: int | None,
 ) -> dict[int, list[Sample]]:
     """One ``generate_batch`` call for the prompts ``indices`` (positions in the caller's list)."""
-    import ctranslate2
-
     tokenizer = teacher.tokenizer
     rows = {(b, h): RowState() for b in range(len(indices)) for h in range(samples)}
-
-    def on_token(result: Any) -> bool:
-        return step(
-            rows[(result.batch_id, result.hypothesis_id)], result.token_id, tokenizer, classes, stop_after
-        )
-
     ids = [prompt_ids[i] for i in indices]
-    ctranslate2.set_random_seed(int(seed))
+    banned = suppressed(teacher, classes, ids, settings.no_repeat_ngram_size) or None
     engine = teacher.generator()
-    engine.generate_batch(
-        [tokenizer.convert_ids_to_tokens(x) for x in ids],
-        suppress_sequences=suppressed(teacher, classes, ids, settings.no_repeat_ngram_size) or None,
-        end_token=sorted(classes.eos_ids) or None,
-        callback=on_token,
-        **generation_options(settings, samples),
-    )
+    with _seeded(seed) as release:
+
+        def on_token(result: Any) -> bool:
+            release()  # a token was sampled: this engine's generator is seeded
+            row = rows[(result.batch_id, result.hypothesis_id)]
+            return step(row, result.token_id, tokenizer, classes, stop_after)
+
+        engine.generate_batch(
+            [tokenizer.convert_ids_to_tokens(x) for x in ids],
+            suppress_sequences=banned,
+            end_token=sorted(classes.eos_ids) or None,
+            callback=on_token,
+            **generation_options(settings, samples),
+        )
     out: dict[int, list[Sample]] = {}
     for b, index in enumerate(indices):
         out[index] = []
@@ -129,15 +160,35 @@ def sample_continuations_ct2(
     prompt_ids = [_encode(teacher, p, max_context_tokens) for p in prompts]
     if settings.no_repeat_ngram_size > 0:  # a context's n-gram ban must not reach another context's rows
         calls = [([i], seeds[i]) for i in range(len(prompts))]
-    else:
-        calls = [(list(range(len(prompts))), seeds[0])]
+    else:  # one call per engine, each over a run of consecutive prompts seeded with the run's first seed
+        size = -(-len(prompts) // min(teacher.engines, len(prompts)))
+        calls = [
+            (list(range(a, min(a + size, len(prompts)))), seeds[a]) for a in range(0, len(prompts), size)
+        ]
     results: dict[int, list[Sample]] = {}
-    for indices, seed in calls:
-        results.update(
-            _decode_call(teacher, classes, indices, prompt_ids, samples, settings, seed, stop_after_sentences)
-        )
-        if on_progress is not None:
-            on_progress(len(results) * samples)
+    with ThreadPoolExecutor(max(1, min(teacher.engines, len(calls)))) as pool:
+        try:
+            futures = [
+                pool.submit(
+                    _decode_call,
+                    teacher,
+                    classes,
+                    indices,
+                    prompt_ids,
+                    samples,
+                    settings,
+                    seed,
+                    stop_after_sentences,
+                )
+                for indices, seed in calls
+            ]
+            for future in as_completed(futures):
+                results.update(future.result())
+                if on_progress is not None:
+                    on_progress(len(results) * samples)
+        except BaseException:  # a cancelled job or a failed call: start no further context
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
     return [results[i] for i in range(len(prompts))]
 
 
@@ -150,15 +201,14 @@ def sample_to_end(
 ) -> list[list[int]]:
     """``n`` samples of one prompt decoded to EOS or the cap, with no sentence stop and no newline ban
     (the student's recipe in ``distill``); the prompt's n-grams are banned as ``generate`` bans them."""
-    import ctranslate2
-
     to_tokens = teacher.tokenizer.convert_ids_to_tokens
     banned = [list(to_tokens(list(g))) for g in context_ngrams(prompt_ids, settings.no_repeat_ngram_size)]
-    ctranslate2.set_random_seed(int(seed))
-    (result,) = teacher.generator().generate_batch(
-        [to_tokens(prompt_ids)],
-        suppress_sequences=banned or None,
-        end_token=sorted(teacher.eos_ids) or None,
-        **generation_options(settings, n),
-    )
+    engine = teacher.generator()
+    with _seeded(seed):
+        (result,) = engine.generate_batch(
+            [to_tokens(prompt_ids)],
+            suppress_sequences=banned or None,
+            end_token=sorted(teacher.eos_ids) or None,
+            **generation_options(settings, n),
+        )
     return [list(ids) for ids in result.sequences_ids]

@@ -3,9 +3,12 @@ ban, n-gram ban over the context, seeds; and choosing a backend (errors, auto's 
 
 from __future__ import annotations
 
-import pytest
+import dataclasses
 
-from models.ct2 import load_ct2_teacher
+import pytest
+import torch
+
+from models.ct2 import load_ct2_teacher, parallel_engines
 from models.loading import ModelLoadError
 from pipeline import backends
 from pipeline.backends import load_decoder
@@ -71,6 +74,42 @@ def test_a_context_samples_the_same_sentences_for_the_same_seed_whatever_its_bat
     assert texts[1] == [s.text for s in alone[0]]
     assert texts[1] != [s.text for s in other[0]]
     assert len(set(texts[0])) > 1  # sampling, not greedy
+
+
+def test_concurrent_engines_sample_what_one_engine_at_a_time_samples(llama):
+    settings = SamplingSettings(max_new_tokens=40)
+    contexts = CONTEXTS * 3
+    seeds = [11, 12, 13, 14, 15, 16]
+    one = dataclasses.replace(llama, threads=1, engines=1)
+    two = dataclasses.replace(llama, threads=2, engines=2)  # two one-thread engines at once
+    assert two.engine_threads == one.engine_threads == 1
+    expected = [[s.text for s in per] for per in sample_continuations_ct2(one, contexts, 8, settings, seeds)]
+    for _ in range(2):
+        got = sample_continuations_ct2(two, contexts, 8, settings, seeds)
+        assert [[s.text for s in per] for per in got] == expected
+    assert expected[0] != expected[2]  # same context, another seed: the seeds did reach their engines
+
+
+def test_a_failing_progress_report_starts_no_further_context(llama):
+    started = []
+    teacher = dataclasses.replace(llama, threads=2, engines=2)
+
+    def stop(finished: int) -> None:
+        started.append(finished)
+        raise KeyboardInterrupt  # as a cancelled job's progress report does
+
+    with pytest.raises(KeyboardInterrupt):
+        sample_continuations_ct2(teacher, CONTEXTS * 4, 4, SamplingSettings(), list(range(8)), on_progress=stop)
+    assert started == [4]
+
+
+def test_engines_run_one_per_cpu_thread_as_far_as_memory_allows():
+    cpu, gpu, gib = torch.device("cpu"), torch.device("cuda"), 2**30
+    assert parallel_engines(cpu, 2, gib // 8, 24 * gib) == 2  # the embedded teacher on this machine
+    assert parallel_engines(cpu, 16, 2 * gib, 24 * gib) == 3  # a 1.7B teacher: a quarter of memory
+    assert parallel_engines(cpu, 16, 32 * gib, 24 * gib) == 1
+    assert parallel_engines(cpu, 4, gib, 0) == 1  # memory unknown
+    assert parallel_engines(gpu, 16, gib, 24 * gib) == 1
 
 
 def test_the_ctranslate2_decoder_records_its_backend(llama_dir):
