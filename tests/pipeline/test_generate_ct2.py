@@ -96,10 +96,12 @@ def test_a_failing_progress_report_starts_no_further_context(llama):
 
     def stop(finished: int) -> None:
         started.append(finished)
-        raise KeyboardInterrupt  # as a cancelled job's progress report does
+        raise KeyboardInterrupt  # Ctrl-C in the CLI, or a progress write that fails
 
     with pytest.raises(KeyboardInterrupt):
-        sample_continuations_ct2(teacher, CONTEXTS * 4, 4, SamplingSettings(), list(range(8)), on_progress=stop)
+        sample_continuations_ct2(
+            teacher, CONTEXTS * 4, 4, SamplingSettings(), list(range(8)), on_progress=stop
+        )
     assert started == [4]
 
 
