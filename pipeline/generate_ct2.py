@@ -186,7 +186,7 @@ def sample_continuations_ct2(
                 results.update(future.result())
                 if on_progress is not None:
                     on_progress(len(results) * samples)
-        except BaseException:  # a cancelled job or a failed call: start no further context
+        except BaseException:  # an interruption or a failed call: start no further context
             pool.shutdown(wait=True, cancel_futures=True)
             raise
     return [results[i] for i in range(len(prompts))]
